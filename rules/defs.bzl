@@ -1,0 +1,1 @@
+"""Public API of the StageX rules: load everything from this file."""
