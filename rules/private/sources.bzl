@@ -1,0 +1,153 @@
+"""Package sources as hermetic downloads through Bazel's downloader.
+
+`bazel run //:gazelle` writes `packages/sources.json`, the list of every
+package's sources (file name, sha256, mirrors). The `stagex_sources` module
+extension reads it and makes one repository per source plus a hub,
+`@stagex_sources`, in which `//<stage>/<name>:<file>` is that package's file.
+
+Each download is pinned by sha256 and tries every mirror in order. Bazel
+takes the file from its repository cache or from a `--distdir` directory
+without network when name and hash match; a file placed in the workspace's
+`fetch/` directory (or the directory named by STAGEX_SOURCES) is used too.
+"""
+
+_SOURCES_DIR_ENV = "STAGEX_SOURCES"
+_OFFLINE_ENV = "STAGEX_OFFLINE"
+
+def _local_candidates(rctx, file, fetch_dir):
+    """file:// URLs of copies of `file` in the local sources directories.
+
+    Those are the directory STAGEX_SOURCES names, if set, and the tree's
+    fetch/ directory (beside its packages/) in the workspace.
+    """
+    dirs = []
+    env_dir = rctx.os.environ.get(_SOURCES_DIR_ENV, "")
+    if env_dir:
+        dirs.append(env_dir)
+    dirs.append(str(rctx.workspace_root) + "/" + fetch_dir)
+    urls = []
+    for d in dirs:
+        p = rctx.path(d + "/" + file)
+        if p.exists:
+            urls.append("file://" + str(p))
+    return urls
+
+def _repo_name(pkg, file):
+    """The name of the repository holding one source file of a package."""
+    out = []
+    for c in (pkg + "_" + file).elems():
+        out.append(c if c.isalnum() or c in "_-." else "_")
+    return "stagex_src_" + "".join(out)
+
+def _mirror_report(urls):
+    return "\n".join(["    " + u for u in urls]) if urls else "    (none)"
+
+def _source_impl(rctx):
+    local = _local_candidates(rctx, rctx.attr.file, rctx.attr.fetch_dir)
+    urls = local + rctx.attr.urls
+    out = "file/" + rctx.attr.file
+    result = rctx.download(
+        url = urls,
+        output = out,
+        sha256 = rctx.attr.sha256,
+        allow_fail = True,
+    )
+    if not result.success:
+        found = []
+        for url in local:
+            probe = rctx.download(url = url, output = "wrong/" + rctx.attr.file, allow_fail = True)
+            if probe.success:
+                found.append("%s has sha256 %s" % (url[len("file://"):], probe.sha256))
+        fail(("stagex: cannot get source file %s of package %s\n" +
+              "  expected sha256: %s\n" +
+              "  actual sha256:   %s\n" +
+              "  mirrors tried, in order:\n%s\n" +
+              "  Without network, put the file in a directory given to --distdir, or in fetch/ of the workspace.") % (
+            rctx.attr.file,
+            rctx.attr.package,
+            rctx.attr.sha256,
+            "; ".join(found) if found else "(no copy found: not in the repository cache, --distdir, fetch/, nor on any mirror)",
+            _mirror_report(rctx.attr.urls),
+        ))
+    rctx.file("file/BUILD.bazel", content = 'filegroup(\n    name = "file",\n    srcs = ["%s"],\n    visibility = ["//visibility:public"],\n)\n' % rctx.attr.file)
+    rctx.file("BUILD.bazel", content = "")
+
+stagex_source = repository_rule(
+    implementation = _source_impl,
+    doc = "Downloads one package source file, pinned by sha256; `//file` is the file.",
+    attrs = {
+        "fetch_dir": attr.string(doc = "The tree's directory of pre-fetched sources, relative to the workspace.", default = "fetch"),
+        "file": attr.string(doc = "The file name (what ADD fetch/<file> names).", mandatory = True),
+        "package": attr.string(doc = "The package directory, for error messages.", mandatory = True),
+        "sha256": attr.string(doc = "The expected sha256 of the file, hex.", mandatory = True),
+        "urls": attr.string_list(doc = "Mirrors, tried in order."),
+    },
+    environ = [_SOURCES_DIR_ENV],
+)
+
+def _hub_impl(rctx):
+    index = json.decode(rctx.read(rctx.attr.index))
+    offline = rctx.os.environ.get(_OFFLINE_ENV, "") == "1"
+    missing = {}
+    for pkg in sorted(index.keys()):
+        lines = []
+        for src in index[pkg]:
+            lines.append('alias(\n    name = "%s",\n    actual = "@%s//file",\n    visibility = ["//visibility:public"],\n)\n' % (src["file"], _repo_name(pkg, src["file"])))
+            if offline:
+                probe = rctx.download(
+                    url = _local_candidates(rctx, src["file"], src.get("fetch_dir", "fetch")) + src["urls"],
+                    output = "probe/" + src["file"],
+                    sha256 = src["sha256"],
+                    allow_fail = True,
+                )
+                rctx.delete("probe")
+                if not probe.success:
+                    missing.setdefault(pkg, []).append(src["file"])
+        if pkg in missing:
+            lines.append('constraint_setting(name = "sources")\n')
+            lines.append('constraint_value(\n    name = "sources_missing",\n    constraint_setting = ":sources",\n    visibility = ["//visibility:public"],\n)\n')
+        rctx.file(pkg + "/BUILD.bazel", content = "\n".join(lines))
+    for pkg, files in sorted(missing.items()):
+        # buildifier: disable=print
+        print("stagex: offline and without these sources, %s is skipped: %s (put them in a --distdir directory or in fetch/)" % (pkg, ", ".join(files)))
+    rctx.file("BUILD.bazel", content = "")
+    rctx.file("availability.bzl", content = "# Written by the stagex_sources extension.\nMISSING = %s\n" % json.encode_indent(missing, indent = "    "))
+
+_sources_hub = repository_rule(
+    implementation = _hub_impl,
+    attrs = {
+        "index": attr.label(mandatory = True, allow_single_file = True),
+    },
+    environ = [_OFFLINE_ENV, _SOURCES_DIR_ENV],
+)
+
+def _sources_extension_impl(mctx):
+    for mod in mctx.modules:
+        for tag in mod.tags.index:
+            index = json.decode(mctx.read(tag.file))
+            for pkg in sorted(index.keys()):
+                for src in index[pkg]:
+                    stagex_source(
+                        name = _repo_name(pkg, src["file"]),
+                        fetch_dir = src.get("fetch_dir", "fetch"),
+                        file = src["file"],
+                        package = pkg,
+                        sha256 = src["sha256"],
+                        urls = src.get("urls", []),
+                    )
+            _sources_hub(name = tag.name, index = tag.file)
+    return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
+
+stagex_sources = module_extension(
+    implementation = _sources_extension_impl,
+    doc = "Makes every package source in an index a pinned download, reachable through a hub repository.",
+    tag_classes = {
+        "index": tag_class(
+            doc = "An index of package sources, as `bazel run //:gazelle` writes it.",
+            attrs = {
+                "file": attr.label(doc = "The index, `//packages:sources.json`.", mandatory = True),
+                "name": attr.string(doc = "The hub repository's name.", default = "stagex_sources"),
+            },
+        ),
+    },
+)

@@ -1,0 +1,14 @@
+// Command stagex-sign signs pinned StageX image digests with a maintainer's
+// OpenPGP key, writing containers "simple signing" signatures into a
+// lookaside signature store. See package signing for the trust model.
+package main
+
+import (
+	"os"
+
+	"github.com/stagex/stagex-bazel/tools/signing/cli"
+)
+
+func main() {
+	os.Exit(cli.Sign(os.Args[1:], os.Stdout, os.Stderr))
+}

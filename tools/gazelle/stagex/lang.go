@@ -1,0 +1,279 @@
+// Package stagex is the Gazelle language extension of StageX: in every
+// packages/<stage>/<name>/ directory it writes the stagex_stage targets
+// that build the package from its Containerfile and package.toml, a digest
+// test per published image, and it keeps packages/sources.json, the index
+// of source downloads, up to date.
+//
+// Bad input stops Gazelle before it writes anything: every error found is
+// printed as file:line: message and Gazelle exits non-zero.
+package stagex
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bazelbuild/bazel-gazelle/config"
+	"github.com/bazelbuild/bazel-gazelle/label"
+	"github.com/bazelbuild/bazel-gazelle/language"
+	"github.com/bazelbuild/bazel-gazelle/repo"
+	"github.com/bazelbuild/bazel-gazelle/resolve"
+	"github.com/bazelbuild/bazel-gazelle/rule"
+
+	"github.com/stagex/stagex-bazel/tools/translate"
+)
+
+const langName = "stagex"
+
+// The load statement generated files use; -stagex_rules changes it, for a
+// tree translated outside this repository.
+var rulesLabel = "//rules:defs.bzl"
+
+type lang struct {
+	repoRoot string
+	errs     []error
+	pkgs     map[string]*translate.Package
+	index    string // the sources index, relative to the repository root
+	noIndex  bool
+	mode     string // Gazelle's -mode: fix, print or diff
+}
+
+// NewLanguage is the constructor gazelle_binary calls.
+func NewLanguage() language.Language {
+	return &lang{pkgs: map[string]*translate.Package{}, index: "packages/sources.json"}
+}
+
+func (*lang) Name() string { return langName }
+
+func (l *lang) RegisterFlags(fs *flag.FlagSet, cmd string, c *config.Config) {
+	fs.StringVar(&rulesLabel, "stagex_rules", rulesLabel, "label of the .bzl file that defines stagex_stage and stagex_digest_test")
+	fs.StringVar(&l.index, "stagex_sources_index", l.index, "path, relative to the repository root, of the sources index to keep")
+	fs.BoolVar(&l.noIndex, "stagex_no_index", false, "do not write the sources index")
+}
+
+func (l *lang) CheckFlags(fs *flag.FlagSet, c *config.Config) error {
+	l.repoRoot = c.RepoRoot
+	l.mode = "fix"
+	if m := fs.Lookup("mode"); m != nil {
+		l.mode = m.Value.String()
+	}
+	return nil
+}
+
+// Directives:
+//
+//	# gazelle:stagex_packages_dir DIR   packages of this tree live in DIR/<stage>/<name>
+//	# gazelle:stagex_pins LABEL         the package of the tree's pin files (//digests)
+//	# gazelle:stagex_context PATH LABEL  COPY PATH reads the file LABEL builds
+func (*lang) KnownDirectives() []string {
+	return []string{"stagex_context", "stagex_packages_dir", "stagex_pins"}
+}
+
+func treeConfig(c *config.Config) translate.Config {
+	if tc, ok := c.Exts[langName].(translate.Config); ok {
+		return tc
+	}
+	return translate.DefaultConfig(c.RepoRoot)
+}
+
+func (l *lang) Configure(c *config.Config, rel string, f *rule.File) {
+	tc := treeConfig(c)
+	if f != nil {
+		for _, d := range f.Directives {
+			switch d.Key {
+			case "stagex_packages_dir":
+				tc.PackagesDir = d.Value
+			case "stagex_pins":
+				tc.PinsPackage = d.Value
+			case "stagex_context":
+				p, label, ok := strings.Cut(strings.TrimSpace(d.Value), " ")
+				if !ok {
+					l.errs = append(l.errs, fmt.Errorf("%s: # gazelle:stagex_context %s: expected PATH LABEL", f.Path, d.Value))
+					continue
+				}
+				ctx := make(map[string]string, len(tc.Context)+1)
+				for k, v := range tc.Context {
+					ctx[k] = v
+				}
+				ctx[p] = strings.TrimSpace(label)
+				tc.Context = ctx
+			}
+		}
+	}
+	c.Exts[langName] = tc
+}
+
+func (*lang) Kinds() map[string]rule.KindInfo {
+	return map[string]rule.KindInfo{
+		"stagex_stage": {
+			NonEmptyAttrs: map[string]bool{"containerfile": true, "stage": true},
+			MergeableAttrs: map[string]bool{
+				"base": true, "build_args": true, "containerfile": true, "context": true,
+				"image_name": true, "images": true, "sources": true, "stage": true,
+			},
+		},
+		"stagex_digest_test": {
+			NonEmptyAttrs:  map[string]bool{"image": true},
+			MergeableAttrs: map[string]bool{"image": true, "pins": true},
+		},
+	}
+}
+
+func (*lang) Loads() []rule.LoadInfo {
+	return []rule.LoadInfo{{
+		Name:    rulesLabel,
+		Symbols: []string{"stagex_digest_test", "stagex_stage"},
+	}}
+}
+
+func (*lang) Fix(c *config.Config, f *rule.File) {}
+
+func (*lang) Imports(c *config.Config, r *rule.Rule, f *rule.File) []resolve.ImportSpec {
+	return nil
+}
+
+func (*lang) Embeds(r *rule.Rule, from label.Label) []label.Label { return nil }
+
+// Resolve has nothing to do: dependencies are labels from the start.
+func (*lang) Resolve(c *config.Config, ix *resolve.RuleIndex, rc *repo.RemoteCache, r *rule.Rule, imports interface{}, from label.Label) {
+}
+
+func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult {
+	var res language.GenerateResult
+	if !hasFile(args.RegularFiles, "Containerfile") {
+		return res
+	}
+	p, err := translate.Dir(treeConfig(args.Config), args.Rel)
+	if err != nil {
+		l.errs = append(l.errs, err)
+		return res
+	}
+	if p == nil {
+		return res
+	}
+	l.pkgs[p.Rel] = p
+	generated := map[string]bool{}
+	for _, t := range p.Targets {
+		r := stageRule(t)
+		generated[r.Kind()+":"+r.Name()] = true
+		res.Gen = append(res.Gen, r)
+		res.Imports = append(res.Imports, nil)
+	}
+	for _, t := range p.Tests {
+		r := rule.NewRule("stagex_digest_test", t.Name)
+		r.SetAttr("image", t.Image)
+		r.SetAttr("pins", t.Pins)
+		generated[r.Kind()+":"+r.Name()] = true
+		res.Gen = append(res.Gen, r)
+		res.Imports = append(res.Imports, nil)
+	}
+	// Targets of stages that no longer exist are removed.
+	if args.File != nil {
+		for _, r := range args.File.Rules {
+			if (r.Kind() == "stagex_stage" || r.Kind() == "stagex_digest_test") && !generated[r.Kind()+":"+r.Name()] {
+				res.Empty = append(res.Empty, rule.NewRule(r.Kind(), r.Name()))
+			}
+		}
+	}
+	return res
+}
+
+func stageRule(t translate.Target) *rule.Rule {
+	r := rule.NewRule("stagex_stage", t.Name)
+	r.SetAttr("containerfile", "Containerfile")
+	r.SetAttr("stage", t.Stage)
+	if t.Base != "" {
+		r.SetAttr("base", t.Base)
+	}
+	if len(t.Images) > 0 {
+		r.SetAttr("images", t.Images)
+	}
+	if len(t.Sources) > 0 {
+		r.SetAttr("sources", t.Sources)
+	}
+	if len(t.Context) > 0 {
+		r.SetAttr("context", t.Context)
+	}
+	if len(t.BuildArgs) > 0 {
+		r.SetAttr("build_args", t.BuildArgs)
+	}
+	if t.ImageName != "" {
+		// Published images are what other packages and modules use.
+		r.SetAttr("image_name", t.ImageName)
+		r.SetAttr("visibility", []string{"//visibility:public"})
+	}
+	return r
+}
+
+func hasFile(files []string, name string) bool {
+	for _, f := range files {
+		if f == name {
+			return true
+		}
+	}
+	return false
+}
+
+// DoneGeneratingRules runs after every directory was visited and before
+// Gazelle writes any file: errors stop everything here, so no BUILD file
+// is half-updated.
+func (l *lang) DoneGeneratingRules() {
+	if len(l.errs) == 0 {
+		if err := translate.FindCycle(l.pkgs); err != nil {
+			l.errs = append(l.errs, err)
+		}
+	}
+	if len(l.errs) == 0 && !l.noIndex {
+		if err := l.writeIndex(); err != nil {
+			l.errs = append(l.errs, err)
+		}
+	}
+	if len(l.errs) > 0 {
+		for _, err := range l.errs {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		fmt.Fprintf(os.Stderr, "gazelle: %d error(s) in StageX packages; no file was written\n", len(l.errs))
+		os.Exit(1)
+	}
+}
+
+func (l *lang) writeIndex() error {
+	path := filepath.Join(l.repoRoot, filepath.FromSlash(l.index))
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	idx, err := translate.ParseIndex(l.index, old)
+	if err != nil {
+		return err
+	}
+	pkgs := make([]*translate.Package, 0, len(l.pkgs))
+	keys := make([]string, 0, len(l.pkgs))
+	for k := range l.pkgs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		pkgs = append(pkgs, l.pkgs[k])
+	}
+	idx.Update(pkgs, func(rel string) bool {
+		_, err := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "Containerfile"))
+		return err == nil
+	})
+	data := idx.Format()
+	if string(data) == string(old) {
+		return nil
+	}
+	if l.mode != "fix" {
+		// diff and print modes change nothing; a stale index is reported.
+		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", l.index)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

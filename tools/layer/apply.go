@@ -1,0 +1,411 @@
+package layer
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stagex/stagex-bazel/tools/diag"
+)
+
+// OCI whiteout names.
+const (
+	whiteoutPrefix = ".wh."
+	whiteoutMeta   = ".wh..wh."
+	whiteoutOpaque = ".wh..wh..opq"
+)
+
+// Owner is a numeric user and group.
+type Owner struct {
+	UID, GID int
+}
+
+// ApplyOptions controls Apply.
+type ApplyOptions struct {
+	// Name identifies the layer in error messages (a file name or digest).
+	Name string
+	// Chown gives each entry the uid and gid recorded in the tar. When the
+	// system refuses (EPERM, or EINVAL for an id unmapped in a user
+	// namespace) Apply goes on and records the ownership in Owners.
+	Chown bool
+	// Owners, when not nil, receives the ownership the tar asked for of
+	// every path (relative to the root) whose ownership was not applied,
+	// because Chown is false or the system refused it.
+	Owners map[string]Owner
+	// SkipDevices skips character and block device entries. Without it
+	// they are an error.
+	SkipDevices bool
+	// AnyCompression accepts bzip2 and zstd streams too. Gzip and plain
+	// tar are always accepted.
+	AnyCompression bool
+}
+
+// Apply unpacks the layer r (a tar stream, plain or gzip-compressed) onto
+// the directory root, honouring OCI whiteouts. Every path is resolved inside
+// root: names with ".." are rejected, absolute names are taken relative to
+// root, and symbolic links in the tree are followed as if root were "/", so
+// no entry can create or change anything outside root. The entry's own last
+// component is never followed: an existing file, link or directory of
+// another kind is replaced.
+func Apply(root string, r io.Reader, opts ApplyOptions) error {
+	name := opts.Name
+	if name == "" {
+		name = "layer"
+	}
+	br, c, err := peek(r)
+	if err != nil {
+		return diag.Errorf(name, 0, "read: %v", err)
+	}
+	if c != Uncompressed && c != Gzip && !opts.AnyCompression {
+		return diag.Errorf(name, 0, "%s-compressed layer; expected a plain or gzip-compressed tar", c)
+	}
+	tr, err := decompress(br, c)
+	if err != nil {
+		return diag.Errorf(name, 0, "%v", err)
+	}
+	rt, err := openRoot(root)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+	a := &applier{
+		root:    rt,
+		opts:    opts,
+		name:    name,
+		touched: map[string]bool{},
+		buf:     make([]byte, 1<<20),
+	}
+	if err := a.run(tar.NewReader(tr)); err != nil {
+		return err
+	}
+	// Drain what follows the tar's end-of-archive blocks so that a
+	// compressed stream's checksum is verified.
+	if _, err := io.Copy(io.Discard, tr); err != nil {
+		return diag.Errorf(name, 0, "after the end of the tar: %v", err)
+	}
+	return nil
+}
+
+type dirTime struct {
+	path  string
+	mtime time.Time
+}
+
+type applier struct {
+	root *root
+	opts ApplyOptions
+	name string
+	// touched holds every path this layer wrote and all their parents:
+	// whiteouts only hide what lower layers put there.
+	touched  map[string]bool
+	dirTimes []dirTime
+	buf      []byte
+	entry    int
+}
+
+func (a *applier) errorf(hdrName string, format string, args ...any) error {
+	return diag.Errorf(a.name, 0, "tar entry %d %q: %s", a.entry, hdrName, fmt.Sprintf(format, args...))
+}
+
+func (a *applier) run(tr *tar.Reader) error {
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		a.entry++
+		if err != nil {
+			return diag.Errorf(a.name, 0, "tar entry %d: %v", a.entry, err)
+		}
+		if err := a.apply(hdr, tr); err != nil {
+			return err
+		}
+	}
+	// Adding entries changed the times of their directories: set the
+	// recorded ones last.
+	for i := len(a.dirTimes) - 1; i >= 0; i-- {
+		d := a.dirTimes[i]
+		fd, base, err := a.root.parent(d.path, false, nil)
+		if err != nil {
+			return err
+		}
+		if base == "" {
+			base = "."
+		}
+		err = setTimes(fd, base, d.mtime)
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("set times of %s: %w", d.path, err)
+		}
+	}
+	return nil
+}
+
+// touch records that the layer wrote p, and so its parents.
+func (a *applier) touch(p string) {
+	for p != "" && !a.touched[p] {
+		a.touched[p] = true
+		p = path.Dir(p)
+		if p == "." {
+			p = ""
+		}
+	}
+}
+
+func (a *applier) apply(hdr *tar.Header, body io.Reader) error {
+	rel, err := cleanName(hdr.Name)
+	if err != nil {
+		return a.errorf(hdr.Name, "%v; expected a path inside the root", err)
+	}
+	base := path.Base(rel)
+	switch {
+	case hdr.Typeflag == tar.TypeXGlobalHeader:
+		return nil
+	case base == whiteoutOpaque:
+		return a.opaque(hdr.Name, path.Dir(rel))
+	case strings.HasPrefix(base, whiteoutMeta):
+		// Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
+		return nil
+	case strings.HasPrefix(base, whiteoutPrefix):
+		return a.whiteout(hdr.Name, path.Join(path.Dir(rel), base[len(whiteoutPrefix):]))
+	}
+	if rel == "" {
+		if hdr.Typeflag != tar.TypeDir {
+			return a.errorf(hdr.Name, "names the root, which can only be a directory")
+		}
+		return a.dirMeta(hdr, a.root.fd, ".", "")
+	}
+	switch hdr.Typeflag {
+	case tar.TypeChar, tar.TypeBlock:
+		if a.opts.SkipDevices {
+			return nil
+		}
+		return a.errorf(hdr.Name, "device node (type %q) not allowed in a layer; set SkipDevices to skip it", hdr.Typeflag)
+	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
+	default:
+		return a.errorf(hdr.Name, "unsupported entry type %q", hdr.Typeflag)
+	}
+
+	dirfd, base, err := a.root.parent(rel, true, a.touch)
+	if err != nil {
+		return a.errorf(hdr.Name, "%v", err)
+	}
+	defer unix.Close(dirfd)
+
+	// Make room, unless a directory lands on a directory: then the two
+	// merge.
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dirfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil:
+		if hdr.Typeflag == tar.TypeDir && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			break
+		}
+		if err := removeAll(dirfd, base); err != nil {
+			return a.errorf(hdr.Name, "replace existing: %v", err)
+		}
+	case errors.Is(err, unix.ENOENT):
+	default:
+		return a.errorf(hdr.Name, "%v", err)
+	}
+	a.touch(rel)
+
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA:
+		err = a.file(hdr, body, dirfd, base, rel)
+	case tar.TypeDir:
+		if err = unix.Mkdirat(dirfd, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+			break
+		}
+		err = a.dirMeta(hdr, dirfd, base, rel)
+	case tar.TypeSymlink:
+		if err = unix.Symlinkat(hdr.Linkname, dirfd, base); err == nil {
+			err = a.meta(hdr, dirfd, base, rel, false)
+		}
+	case tar.TypeLink:
+		err = a.link(hdr, dirfd, base)
+	case tar.TypeFifo:
+		if err = unix.Mknodat(dirfd, base, unix.S_IFIFO|0o600, 0); err == nil {
+			err = a.meta(hdr, dirfd, base, rel, true)
+		}
+	}
+	if err != nil {
+		return a.errorf(hdr.Name, "%v", err)
+	}
+	return nil
+}
+
+func (a *applier) file(hdr *tar.Header, body io.Reader, dirfd int, base, rel string) error {
+	fd, err := unix.Openat(dirfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), rel)
+	defer f.Close()
+	// Plain Writer and Reader, so that CopyBuffer uses buf.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{f}, struct{ io.Reader }{body}, a.buf); err != nil {
+		return err
+	}
+	if err := a.chown(hdr, rel, func(uid, gid int) error { return unix.Fchown(fd, uid, gid) }); err != nil {
+		return err
+	}
+	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
+		return err
+	}
+	return setTimes(dirfd, base, hdr.ModTime)
+}
+
+// dirMeta sets a directory's owner and mode now and its times at the end.
+func (a *applier) dirMeta(hdr *tar.Header, dirfd int, base, rel string) error {
+	fd, err := unix.Openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := a.chown(hdr, rel, func(uid, gid int) error { return unix.Fchown(fd, uid, gid) }); err != nil {
+		return err
+	}
+	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
+		return err
+	}
+	a.dirTimes = append(a.dirTimes, dirTime{rel, hdr.ModTime})
+	return nil
+}
+
+// meta sets owner, mode (unless a symlink) and times of a just-made entry.
+func (a *applier) meta(hdr *tar.Header, dirfd int, base, rel string, chmod bool) error {
+	err := a.chown(hdr, rel, func(uid, gid int) error {
+		return unix.Fchownat(dirfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
+	})
+	if err != nil {
+		return err
+	}
+	if chmod {
+		// base was just made by us and is not a symbolic link.
+		if err := unix.Fchmodat(dirfd, base, uint32(hdr.Mode&0o7777), 0); err != nil {
+			return err
+		}
+	}
+	return setTimes(dirfd, base, hdr.ModTime)
+}
+
+func (a *applier) chown(hdr *tar.Header, rel string, chown func(uid, gid int) error) error {
+	if a.opts.Chown {
+		err := chown(hdr.Uid, hdr.Gid)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+	}
+	if a.opts.Owners != nil {
+		a.opts.Owners[rel] = Owner{hdr.Uid, hdr.Gid}
+	}
+	return nil
+}
+
+func (a *applier) link(hdr *tar.Header, dirfd int, base string) error {
+	target, err := cleanName(hdr.Linkname)
+	if err != nil {
+		return fmt.Errorf("link target %q: %w", hdr.Linkname, err)
+	}
+	if target == "" {
+		return fmt.Errorf("link target %q is the root", hdr.Linkname)
+	}
+	tfd, tbase, err := a.root.parent(target, false, nil)
+	if err != nil {
+		return fmt.Errorf("link target %q: %w", hdr.Linkname, err)
+	}
+	defer unix.Close(tfd)
+	// Flags 0: a symbolic link target is linked itself, not followed.
+	return unix.Linkat(tfd, tbase, dirfd, base, 0)
+}
+
+// whiteout removes what lower layers put at rel.
+func (a *applier) whiteout(hdrName, rel string) error {
+	b := path.Base(rel)
+	if rel == "" || b == "." || b == ".." || b == "" {
+		return a.errorf(hdrName, "whiteout names no file")
+	}
+	if a.touched[rel] {
+		return nil
+	}
+	dirfd, base, err := a.root.parent(rel, false, nil)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		return nil // nothing there to hide
+	}
+	if err != nil {
+		return a.errorf(hdrName, "%v", err)
+	}
+	defer unix.Close(dirfd)
+	if err := removeAll(dirfd, base); err != nil {
+		return a.errorf(hdrName, "%v", err)
+	}
+	return nil
+}
+
+// opaque removes from directory dir everything lower layers put there.
+func (a *applier) opaque(hdrName, dir string) error {
+	if dir == "." {
+		dir = ""
+	}
+	fd, err := a.root.openDir(dir, true, a.touch)
+	if err != nil {
+		return a.errorf(hdrName, "%v", err)
+	}
+	defer unix.Close(fd)
+	a.touch(dir)
+	if err := a.prune(fd, dir); err != nil {
+		return a.errorf(hdrName, "opaque directory: %v", err)
+	}
+	return nil
+}
+
+// prune removes the entries of the directory open as dirfd (at rel) that
+// this layer did not write, going down into those it did.
+func (a *applier) prune(dirfd int, rel string) error {
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	var keep []string
+	err = removeChildren(fd, func(name string) bool {
+		if a.touched[path.Join(rel, name)] {
+			keep = append(keep, name)
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range keep {
+		sub, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		err = a.prune(sub, path.Join(rel, name))
+		unix.Close(sub)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setTimes sets name's access and modification times to t without
+// following a symbolic link.
+func setTimes(dirfd int, name string, t time.Time) error {
+	ts := unix.NsecToTimespec(t.UnixNano())
+	return unix.UtimesNanoAt(dirfd, name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+}

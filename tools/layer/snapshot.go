@@ -1,0 +1,213 @@
+package layer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// Entry is what a Snapshot records of one path.
+type Entry struct {
+	// Mode holds the type and permission bits.
+	Mode     fs.FileMode
+	UID, GID uint32
+	// Size is the length of a regular file or of a symbolic link's target.
+	Size int64
+	// Mtime and Ctime are in nanoseconds since the Unix epoch. Ctime changes
+	// with any change of content, metadata or link count, and cannot be
+	// set back by the build.
+	Mtime, Ctime int64
+	// Link is a symbolic link's target.
+	Link string
+	// Dev and Ino identify the inode (hard links share them); Nlink counts
+	// its names.
+	Dev, Ino, Nlink uint64
+}
+
+// Manifest records every path of a tree, relative to its root with slashes.
+// The root itself is not recorded.
+type Manifest struct {
+	Entries map[string]Entry
+}
+
+// ChangeKind tells what happened to a path.
+type ChangeKind int
+
+// The kinds of change Diff reports.
+const (
+	Added ChangeKind = iota + 1
+	Modified
+	Deleted
+)
+
+func (k ChangeKind) String() string {
+	switch k {
+	case Added:
+		return "added"
+	case Modified:
+		return "modified"
+	case Deleted:
+		return "deleted"
+	}
+	return fmt.Sprintf("ChangeKind(%d)", int(k))
+}
+
+// Change is one changed path, relative to the root with slashes.
+type Change struct {
+	Path string
+	Kind ChangeKind
+}
+
+// Snapshot records every path under root without following symbolic links.
+func Snapshot(root string) (*Manifest, error) {
+	m := &Manifest{Entries: map[string]Entry{}}
+	err := walk(root, func(rel string, e Entry) error {
+		m.Entries[rel] = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Diff walks root again and reports the paths added or modified since
+// before was taken, and the deleted ones. Of a deleted directory only the
+// directory is reported, not its contents; nor is anything reported under a
+// directory that became a file or link, since replacing it removes them.
+// The result is sorted by path. A nil before stands for an empty tree.
+func Diff(root string, before *Manifest) ([]Change, error) {
+	if before == nil {
+		before = &Manifest{}
+	}
+	now := map[string]Entry{}
+	var changes []Change
+	err := walk(root, func(rel string, e Entry) error {
+		now[rel] = e
+		old, ok := before.Entries[rel]
+		switch {
+		case !ok:
+			changes = append(changes, Change{rel, Added})
+		case old != e:
+			changes = append(changes, Change{rel, Modified})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for p := range before.Entries {
+		if _, ok := now[p]; ok {
+			continue
+		}
+		dir := path.Dir(p)
+		if dir != "." {
+			if d, ok := now[dir]; !ok || !d.Mode.IsDir() {
+				continue
+			}
+		}
+		changes = append(changes, Change{p, Deleted})
+	}
+	slices.SortFunc(changes, func(a, b Change) int { return comparePaths(a.Path, b.Path) })
+	return changes, nil
+}
+
+// comparePaths orders slash paths component by component, so that a
+// directory comes right before its contents ("a", "a/b", "a.b").
+func comparePaths(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
+		}
+		if ca == '/' {
+			return -1
+		}
+		if cb == '/' {
+			return 1
+		}
+		if ca < cb {
+			return -1
+		}
+		return 1
+	}
+	return len(a) - len(b)
+}
+
+// walk calls fn for every path under root, parents before children.
+func walk(root string, fn func(rel string, e Entry) error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		e, err := lstatEntry(p)
+		if err != nil {
+			return err
+		}
+		return fn(rel, e)
+	})
+}
+
+func lstatEntry(p string) (Entry, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return Entry{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Entry{}, fmt.Errorf("%s: no stat data", p)
+	}
+	e := Entry{
+		Mode:  fi.Mode(),
+		UID:   st.Uid,
+		GID:   st.Gid,
+		Size:  st.Size,
+		Mtime: st.Mtim.Nano(),
+		Ctime: st.Ctim.Nano(),
+		Dev:   uint64(st.Dev),
+		Ino:   st.Ino,
+		Nlink: uint64(st.Nlink),
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if e.Link, err = os.Readlink(p); err != nil {
+			return Entry{}, err
+		}
+	}
+	if fi.IsDir() {
+		// A directory's size and link count follow its contents, which
+		// are compared on their own.
+		e.Size, e.Nlink = 0, 0
+	}
+	return e, nil
+}
+
+// errNotInRoot guards against paths that leave the root.
+var errNotInRoot = errors.New("path leaves the root")
+
+// checkRel rejects paths that are absolute or contain "..".
+func checkRel(p string) error {
+	if p == "" || strings.HasPrefix(p, "/") {
+		return errNotInRoot
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == ".." || c == "." || c == "" {
+			return errNotInRoot
+		}
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package ociimage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Layouts are read here rather than with go-containerregistry's layout
+// package, which refuses blobs that are symbolic links: inside a Bazel
+// sandbox every input file is one. Each blob is checked against its digest
+// as it is read.
+
+// readBlob returns the content of the blob with digest h in the layout at
+// dir, following a symbolic link to a regular file and checking the sha256.
+func readBlob(dir string, h v1.Hash) ([]byte, error) {
+	if h.Algorithm != "sha256" {
+		return nil, fmt.Errorf("%s: blob %s: only sha256 digests are supported", dir, h)
+	}
+	p := filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: blob %s: %w", dir, h, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: blob %s is not a regular file", dir, h)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != h.Hex {
+		return nil, fmt.Errorf("%s: blob content does not match its name: expected sha256:%s, got sha256:%s", p, h.Hex, got)
+	}
+	return data, nil
+}
+
+// topDescriptor returns the one descriptor listed in dir/index.json.
+func topDescriptor(dir string) (v1.Descriptor, error) {
+	name := filepath.Join(dir, "index.json")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(data))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(im.Manifests) != 1 {
+		return v1.Descriptor{}, fmt.Errorf("%s lists %d manifests; expected exactly one", name, len(im.Manifests))
+	}
+	return im.Manifests[0], nil
+}
+
+// LayoutDigest returns the digest ("sha256:<hex>") of the one manifest or
+// image index that dir/index.json lists: the digest StageX pins.
+func LayoutDigest(dir string) (string, error) {
+	desc, err := topDescriptor(dir)
+	if err != nil {
+		return "", err
+	}
+	return desc.Digest.String(), nil
+}
+
+// layoutImage is an image read from a layout directory.
+type layoutImage struct {
+	dir       string
+	mediaType types.MediaType
+	manifest  []byte
+	config    []byte
+	layers    map[v1.Hash]v1.Descriptor
+}
+
+func (i *layoutImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
+func (i *layoutImage) RawManifest() ([]byte, error)        { return i.manifest, nil }
+func (i *layoutImage) RawConfigFile() ([]byte, error)      { return i.config, nil }
+
+func (i *layoutImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	d, ok := i.layers[h]
+	if !ok {
+		return nil, fmt.Errorf("%s: image has no layer %s", i.dir, h)
+	}
+	return &layoutLayer{path: filepath.Join(i.dir, "blobs", h.Algorithm, h.Hex), desc: d}, nil
+}
+
+// layoutLayer is a layer blob of a layout; its digest is checked while it
+// is read.
+type layoutLayer struct {
+	path string
+	desc v1.Descriptor
+}
+
+func (l *layoutLayer) Digest() (v1.Hash, error)            { return l.desc.Digest, nil }
+func (l *layoutLayer) Size() (int64, error)                { return l.desc.Size, nil }
+func (l *layoutLayer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
+func (l *layoutLayer) Compressed() (io.ReadCloser, error) {
+	fl := &fileLayer{path: l.path, digest: l.desc.Digest, size: l.desc.Size, mediaType: l.desc.MediaType}
+	return fl.Compressed()
+}
+
+// ReadImage returns the single image of the OCI layout at dir. It fails when
+// index.json lists anything but exactly one image manifest (for example a
+// multi-platform index).
+func ReadImage(dir string) (v1.Image, error) {
+	desc, err := topDescriptor(dir)
+	if err != nil {
+		return nil, err
+	}
+	switch desc.MediaType {
+	case types.OCIManifestSchema1, types.DockerManifestSchema2:
+	default:
+		return nil, fmt.Errorf("%s: index.json lists a %s; expected an image manifest", filepath.Join(dir, "index.json"), desc.MediaType)
+	}
+	raw, err := readBlob(dir, desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: manifest %s: %w", dir, desc.Digest, err)
+	}
+	config, err := readBlob(dir, m.Config.Digest)
+	if err != nil {
+		return nil, err
+	}
+	img := &layoutImage{dir: dir, mediaType: desc.MediaType, manifest: raw, config: config, layers: map[v1.Hash]v1.Descriptor{}}
+	for _, l := range m.Layers {
+		img.layers[l.Digest] = l
+	}
+	out, err := partial.CompressedToImage(img)
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// BaseLayers returns the layers of the single image in the layout at dir, as
+// files under dir/blobs with the digests, sizes and media types its manifest
+// and config give. They can be unpacked, or passed to WriteImage below new
+// layers to build a child image that reuses them unchanged.
+func BaseLayers(dir string) ([]Layer, error) {
+	img, err := ReadImage(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: manifest: %w", dir, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("%s: config: %w", dir, err)
+	}
+	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("%s: manifest lists %d layers but config has %d diff IDs", dir, len(m.Layers), len(cf.RootFS.DiffIDs))
+	}
+	layers := make([]Layer, len(m.Layers))
+	for i, d := range m.Layers {
+		if !d.MediaType.IsLayer() {
+			return nil, fmt.Errorf("%s: layer %d has media type %s, not a layer type", dir, i, d.MediaType)
+		}
+		layers[i] = Layer{
+			Path:      filepath.Join(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex),
+			Digest:    d.Digest.String(),
+			DiffID:    cf.RootFS.DiffIDs[i].String(),
+			Size:      d.Size,
+			MediaType: string(d.MediaType),
+		}
+	}
+	return layers, nil
+}
+
+// BaseConfig returns the runtime configuration and platform of the single
+// image in the layout at dir, for a child image to inherit.
+func BaseConfig(dir string) (Config, error) {
+	img, err := ReadImage(dir)
+	if err != nil {
+		return Config{}, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: config: %w", dir, err)
+	}
+	c := cf.Config
+	cfg := Config{
+		OS:           cf.OS,
+		Architecture: cf.Architecture,
+		Variant:      cf.Variant,
+		Env:          slices.Clone(c.Env),
+		Entrypoint:   slices.Clone(c.Entrypoint),
+		Cmd:          slices.Clone(c.Cmd),
+		User:         c.User,
+		WorkingDir:   c.WorkingDir,
+		Labels:       maps.Clone(c.Labels),
+	}
+	return cfg, nil
+}

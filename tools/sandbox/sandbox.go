@@ -1,0 +1,107 @@
+// Package sandbox runs one command inside an isolated root filesystem, the
+// way a Containerfile RUN step runs: in fresh user, mount, pid, network, UTS,
+// IPC and cgroup namespaces, with the root directory pivoted to Spec.Root and
+// the host filesystem detached.
+//
+// The program that uses this package must call Init first thing in main:
+// Run re-executes /proc/self/exe as the sandbox's init (pid 1 of the new pid
+// namespace), and Init is where that process does its work.
+//
+// What the command sees:
+//   - "/" is Spec.Root (bind-mounted onto itself, then pivot_root; the old
+//     root is detached, so no host path is reachable, not even for root);
+//   - a fresh /proc for the new pid namespace, with /proc/sys, /proc/irq,
+//     /proc/bus, /proc/fs and /proc/sysrq-trigger read-only and a few
+//     information files (kcore, keys, timer_list, ...) masked;
+//   - a tmpfs /dev holding read-only bind mounts of the host's null, zero,
+//     full, random, urandom and tty, the fd/stdin/stdout/stderr/ptmx links, a
+//     tmpfs /dev/shm and a private devpts /dev/pts;
+//   - a tmpfs /tmp only if Spec.TmpFS is set (otherwise /tmp is Root's);
+//   - a network namespace whose only interface is an up loopback;
+//   - hostname Spec.Hostname ("stagex" by default);
+//   - umask 022, working directory Spec.Dir, the ids of Spec.User;
+//   - exactly the environment Spec.Env. Nothing is inherited from the host:
+//     the caller supplies everything, normally SOURCE_DATE_EPOCH=1, TZ=UTC,
+//     LANG=C.UTF-8, LC_ALL=C and PATH (and HOME if wanted);
+//   - the capability bounding set of a default container (chown,
+//     dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, setfcap,
+//     net_bind_service, net_raw, sys_chroot, mknod, audit_write); in
+//     particular no CAP_SYS_ADMIN, so the command cannot undo the mounts
+//     above.
+//
+// User ids. If the calling process is root with CAP_SETUID/CAP_SETGID and
+// its own user namespace maps ids 0..65535, the sandbox maps ids 0..65535
+// onto the same ids outside (identity map): files the command creates in Root
+// get their real owners, which is what the caller's diff of Root must record.
+// The price is that root in the sandbox is the caller's root for permission
+// checks; that is why the host filesystem is detached, /proc is restricted,
+// device nodes are read-only bind mounts and CAP_SYS_ADMIN is dropped. The
+// sandbox is meant to keep build steps hermetic, not to contain hostile
+// code. Otherwise (an unprivileged caller, or root in a namespace that maps
+// only itself, as in Bazel's linux-sandbox) only id 0 is mapped, to the
+// caller's own uid and gid, and setgroups is denied; a USER that resolves to
+// any other id is then an error, and supplementary groups are not set.
+//
+// Mount points: the sandbox needs Root/proc and Root/dev (and Root/tmp with
+// TmpFS) to be directories. Missing ones are created before the run and
+// removed after it, and Root's modification time is put back if nothing
+// else changed Root's entries; everything else the sandbox mounts lives in
+// its own namespace and vanishes with it. Root must not be used by two runs
+// at once.
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+)
+
+// Spec describes one command to run.
+type Spec struct {
+	// Root is the directory that becomes "/". It must exist and not be "/".
+	Root string
+	// Args is argv. If Args[0] contains no '/', it is looked up inside Root
+	// in the PATH found in Env; otherwise it is used as is (relative to Dir).
+	Args []string
+	// Env is the complete environment of the command, as KEY=VALUE.
+	Env []string
+	// Dir is the absolute working directory inside Root; "" means "/". It
+	// must already exist: the sandbox does not create it (the caller, which
+	// owns Root's contents, does that for WORKDIR).
+	Dir string
+	// User is a USER value: "", "uid", "uid:gid", "name" or "name:group",
+	// resolved with Root's /etc/passwd and /etc/group. "" is uid 0.
+	User string
+	// Hostname is the UTS host name; "" means "stagex".
+	Hostname string
+	// TmpFS mounts an empty tmpfs on /tmp for the run.
+	TmpFS bool
+
+	// Stdin, Stdout and Stderr are the command's standard streams; nil
+	// means /dev/null.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// DefaultHostname is the host name used when Spec.Hostname is empty.
+const DefaultHostname = "stagex"
+
+// ExitError reports that the command ran and did not exit with status 0.
+type ExitError struct {
+	// Code is the exit status, or 128+signal number if it was killed.
+	Code int
+	// Signal is the signal that killed the command, or 0.
+	Signal syscall.Signal
+}
+
+func (e *ExitError) Error() string {
+	if e.Signal != 0 {
+		return fmt.Sprintf("command killed by signal %d (%v)", int(e.Signal), e.Signal)
+	}
+	return fmt.Sprintf("command exited with status %d", e.Code)
+}
+
+// ErrUnsupported is wrapped by every error that says the kernel or the
+// environment does not let this process create the namespaces it needs.
+var ErrUnsupported = errors.New("user namespaces are not available")

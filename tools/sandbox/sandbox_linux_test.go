@@ -1,0 +1,922 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	Init()
+	if filepath.Base(os.Args[0]) == helperName {
+		os.Exit(helperMain(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// requireNamespaces skips the test only when Supported says namespaces are
+// unavailable here.
+func requireNamespaces(tb testing.TB) {
+	tb.Helper()
+	if err := Supported(); err != nil {
+		tb.Skipf("skipping: the sandbox cannot work here: %v", err)
+	}
+}
+
+var testEnv = []string{"SOURCE_DATE_EPOCH=1", "TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C", "PATH=/usr/bin:/bin"}
+
+// newRoot builds a minimal root: the test binary as /bin/sbxhelper (with its
+// dynamic loader and libraries if it has any), /etc/passwd and /etc/group, a
+// tiny static /bin/true and /bin/exit3 on amd64, and empty /out and /work.
+func newRoot(tb testing.TB) string {
+	tb.Helper()
+	root := tb.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	for _, d := range []string{"bin", "etc", "out", "work", "mnt"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(root, "out"), 0o777); err != nil {
+		tb.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	installFile(tb, exe, filepath.Join(root, "bin", helperName))
+	for _, lib := range dynamicDeps(tb, exe) {
+		installFile(tb, lib, filepath.Join(root, lib))
+	}
+	writeFile(tb, root, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"+
+		"builder:x:1000:1000::/home/builder:/bin/sh\n"+
+		"nobody:x:65534:65534::/:/bin/false\n")
+	writeFile(tb, root, "etc/group", "root:x:0:root\nwheel:x:10:root,builder\n"+
+		"audio:x:29:builder\nbuilder:x:1000:\nnogroup:x:65534:\n")
+	writeFile(tb, root, "etc/resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+	if runtime.GOARCH == "amd64" {
+		for name, prog := range map[string][]byte{"true": tinyExit(0), "exit3": tinyExit(3), "exit5-i386": tinyExit386(5)} {
+			p := filepath.Join(root, "bin", name)
+			if err := os.WriteFile(p, prog, 0o755); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	return root
+}
+
+func writeFile(tb testing.TB, root, rel, content string) {
+	tb.Helper()
+	if err := os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// installFile hard-links src to dst, or copies it when linking fails.
+func installFile(tb testing.TB, src, dst string) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if os.Link(real, dst) == nil {
+		return
+	}
+	in, err := os.Open(real)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		tb.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// dynamicDeps lists the loader and libraries exe needs, by asking the
+// loader named in its PT_INTERP; a static exe needs none.
+func dynamicDeps(tb testing.TB, exe string) []string {
+	tb.Helper()
+	f, err := elf.Open(exe)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	interp := ""
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, err := io.ReadAll(p.Open())
+			if err != nil {
+				tb.Fatal(err)
+			}
+			interp = strings.TrimRight(string(b), "\x00")
+		}
+	}
+	if interp == "" {
+		return nil
+	}
+	out, err := exec.Command(interp, "--list", exe).Output()
+	if err != nil {
+		tb.Fatalf("listing libraries of the dynamic test binary with %s: %v", interp, err)
+	}
+	deps := []string{interp}
+	for _, field := range strings.Fields(string(out)) {
+		if strings.HasPrefix(field, "/") && !slices.Contains(deps, field) {
+			deps = append(deps, field)
+		}
+	}
+	return deps
+}
+
+// tinyExit returns a minimal static x86-64 ELF executable that calls
+// exit(code).
+func tinyExit(code byte) []byte {
+	const base = 0x400000
+	text := []byte{
+		0xb8, 0x3c, 0x00, 0x00, 0x00, // mov eax, 60 (exit)
+		0xbf, code, 0x00, 0x00, 0x00, // mov edi, code
+		0x0f, 0x05, // syscall
+	}
+	size := uint64(64 + 56 + len(text))
+	var b bytes.Buffer
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	le := binary.LittleEndian
+	w := func(v any) { _ = binary.Write(&b, le, v) }
+	w(uint16(2))          // e_type: EXEC
+	w(uint16(0x3e))       // e_machine: x86-64
+	w(uint32(1))          // e_version
+	w(uint64(base + 120)) // e_entry
+	w(uint64(64))         // e_phoff
+	w(uint64(0))          // e_shoff
+	w(uint32(0))          // e_flags
+	w(uint16(64))         // e_ehsize
+	w(uint16(56))         // e_phentsize
+	w(uint16(1))          // e_phnum
+	w([3]uint16{})        // e_shentsize, e_shnum, e_shstrndx
+	w(uint32(1))          // p_type: LOAD
+	w(uint32(5))          // p_flags: R+X
+	w(uint64(0))          // p_offset
+	w(uint64(base))       // p_vaddr
+	w(uint64(base))       // p_paddr
+	w(size)               // p_filesz
+	w(size)               // p_memsz
+	w(uint64(0x1000))     // p_align
+	b.Write(text)
+	return b.Bytes()
+}
+
+// tinyExit386 returns a minimal static 32-bit x86 ELF executable that calls
+// exit(code), like the bootstrap seeds StageX starts from.
+func tinyExit386(code byte) []byte {
+	const base = 0x8048000
+	text := []byte{
+		0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (exit)
+		0xbb, code, 0x00, 0x00, 0x00, // mov ebx, code
+		0xcd, 0x80, // int 0x80
+	}
+	size := uint32(52 + 32 + len(text))
+	var b bytes.Buffer
+	b.Write([]byte{0x7f, 'E', 'L', 'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	w(uint16(2))         // e_type: EXEC
+	w(uint16(3))         // e_machine: i386
+	w(uint32(1))         // e_version
+	w(uint32(base + 84)) // e_entry
+	w(uint32(52))        // e_phoff
+	w(uint32(0))         // e_shoff
+	w(uint32(0))         // e_flags
+	w(uint16(52))        // e_ehsize
+	w(uint16(32))        // e_phentsize
+	w(uint16(1))         // e_phnum
+	w([3]uint16{})       // e_shentsize, e_shnum, e_shstrndx
+	w(uint32(1))         // p_type: LOAD
+	w(uint32(0))         // p_offset
+	w(uint32(base))      // p_vaddr
+	w(uint32(base))      // p_paddr
+	w(size)              // p_filesz
+	w(size)              // p_memsz
+	w(uint32(5))         // p_flags: R+X
+	w(uint32(0x1000))    // p_align
+	b.Write(text)
+	return b.Bytes()
+}
+
+// runHelper runs the helper in mode args inside root and decodes its JSON.
+func runHelper(t *testing.T, spec Spec, args ...string) map[string]any {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	spec.Args = append([]string{"/bin/" + helperName}, args...)
+	if spec.Env == nil {
+		spec.Env = testEnv
+	}
+	spec.Stdout, spec.Stderr = &stdout, &stderr
+	if err := Run(context.Background(), spec); err != nil {
+		t.Fatalf("Run(%v): %v\nstderr: %s", args, err, stderr.String())
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("helper %v printed %q: %v\nstderr: %s", args, stdout.String(), err, stderr.String())
+	}
+	return out
+}
+
+func TestEnvIsExactlySpecEnv(t *testing.T) {
+	requireNamespaces(t)
+	t.Setenv("STAGEX_SANDBOX_TEST_LEAK", "host value")
+	root := newRoot(t)
+	for _, env := range [][]string{
+		testEnv,
+		{"PATH=/bin", "A=1", "B=two words", "A2="},
+		{},
+	} {
+		got := runHelper(t, Spec{Root: root, Env: env}, "env")["env"]
+		var gotEnv []string
+		for _, v := range asSlice(got) {
+			gotEnv = append(gotEnv, v.(string))
+		}
+		if !slices.Equal(gotEnv, env) {
+			t.Errorf("environment inside = %q, want exactly %q", gotEnv, env)
+		}
+	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func TestProcessIdentity(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	tests := []struct {
+		name               string
+		spec               Spec
+		wantHost, wantCwd  string
+		wantUID, wantGID   float64
+		wantGroups         []float64 // checked only with a range map
+		checkGroupsInRange bool
+	}{
+		{name: "defaults", spec: Spec{}, wantHost: "stagex", wantCwd: "/",
+			wantGroups: []float64{0, 10}, checkGroupsInRange: true},
+		{name: "hostname and dir", spec: Spec{Hostname: "builder-7", Dir: "/work"}, wantHost: "builder-7", wantCwd: "/work",
+			wantGroups: []float64{0, 10}, checkGroupsInRange: true},
+		{name: "dir cleaned", spec: Spec{Dir: "/work/../out/"}, wantHost: "stagex", wantCwd: "/out"},
+		{name: "explicit root group", spec: Spec{User: "0:0"}, wantHost: "stagex", wantCwd: "/",
+			wantGroups: nil, checkGroupsInRange: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.spec.Root = root
+			got := runHelper(t, tt.spec, "info")
+			if got["hostname"] != tt.wantHost {
+				t.Errorf("hostname = %v, want %v", got["hostname"], tt.wantHost)
+			}
+			if got["cwd"] != tt.wantCwd {
+				t.Errorf("cwd = %v, want %v", got["cwd"], tt.wantCwd)
+			}
+			if got["umask"] != "022" {
+				t.Errorf("umask = %v, want 022", got["umask"])
+			}
+			if got["uid"] != tt.wantUID || got["gid"] != tt.wantGID {
+				t.Errorf("uid:gid = %v:%v, want %v:%v", got["uid"], got["gid"], tt.wantUID, tt.wantGID)
+			}
+			// Pid numbers after 1 also go to the init's threads, so the
+			// command's pid is small but not fixed; its parent is pid 1.
+			if got["ppid"] != float64(1) || got["pid"] == float64(1) {
+				t.Errorf("pid %v, parent %v; want a child of pid 1, the init", got["pid"], got["ppid"])
+			}
+			if got["init"] != initArgv0 {
+				t.Errorf("/proc/1/cmdline starts with %q, want %q", got["init"], initArgv0)
+			}
+			if tt.checkGroupsInRange && !detectIDMode().single {
+				var groups []float64
+				for _, g := range asSlice(got["groups"]) {
+					groups = append(groups, g.(float64))
+				}
+				if !slices.Equal(groups, tt.wantGroups) {
+					t.Errorf("groups = %v, want %v", groups, tt.wantGroups)
+				}
+			}
+			bnd, err := strconv.ParseUint(got["capbnd"].(string), 16, 64)
+			if err != nil {
+				t.Fatalf("CapBnd %v: %v", got["capbnd"], err)
+			}
+			eff, _ := strconv.ParseUint(got["capeff"].(string), 16, 64)
+			var want uint64
+			for c := range keptCaps {
+				want |= 1 << c
+			}
+			if bnd != want {
+				t.Errorf("capability bounding set = %#x, want the default container set %#x", bnd, want)
+			}
+			if eff != want {
+				t.Errorf("effective capabilities of root = %#x, want %#x", eff, want)
+			}
+		})
+	}
+}
+
+func TestUser(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	single := detectIDMode().single
+	tests := []struct {
+		user       string // "" is named "empty" in the subtest
+		uid, gid   float64
+		groups     []float64
+		rootOnly   bool   // runs in single-id mode too
+		wantErr    string // in every mode
+		wantErrAll bool
+	}{
+		{user: "", uid: 0, gid: 0, groups: []float64{0, 10}, rootOnly: true},
+		{user: "root", uid: 0, gid: 0, groups: []float64{0, 10}, rootOnly: true},
+		{user: "builder", uid: 1000, gid: 1000, groups: []float64{10, 29}},
+		{user: "1000", uid: 1000, gid: 1000, groups: []float64{10, 29}},
+		{user: "builder:audio", uid: 1000, gid: 29},
+		{user: "builder:4343", uid: 1000, gid: 4343},
+		{user: "4242", uid: 4242, gid: 0},
+		{user: "nobody", uid: 65534, gid: 65534},
+		{user: "root:wheel", uid: 0, gid: 10},
+		{user: "70000", wantErr: "70000", wantErrAll: true},
+		{user: "ghost", wantErr: `no user "ghost"`, wantErrAll: true},
+		{user: "root:ghosts", wantErr: `no group "ghosts"`, wantErrAll: true},
+	}
+	for _, tt := range tests {
+		name := tt.user
+		if name == "" {
+			name = "empty"
+		}
+		t.Run(name, func(t *testing.T) {
+			spec := Spec{Root: root, User: tt.user, Env: testEnv,
+				Args: []string{"/bin/" + helperName, "info"}}
+			var stdout bytes.Buffer
+			spec.Stdout = &stdout
+			err := Run(context.Background(), spec)
+			wantErr := tt.wantErr
+			if single && !tt.rootOnly && wantErr == "" {
+				wantErr = "maps only id 0"
+			}
+			if wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), wantErr) {
+					t.Fatalf("Run as %q: err = %v, want one containing %q", tt.user, err, wantErr)
+				}
+				var ee *ExitError
+				if errors.As(err, &ee) {
+					t.Fatalf("a bad USER must be a setup error, not an exit status: %v", err)
+				}
+				t.Logf("USER %q: %v", tt.user, err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run as %q: %v", tt.user, err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got["uid"] != tt.uid || got["gid"] != tt.gid {
+				t.Errorf("uid:gid = %v:%v, want %v:%v", got["uid"], got["gid"], tt.uid, tt.gid)
+			}
+			if !single {
+				var groups []float64
+				for _, g := range asSlice(got["groups"]) {
+					groups = append(groups, g.(float64))
+				}
+				if !slices.Equal(groups, tt.groups) {
+					t.Errorf("groups = %v, want %v", groups, tt.groups)
+				}
+			}
+		})
+	}
+}
+
+func TestNetworkIsLoopbackOnly(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	// The listener is reachable from the host's namespace (unless the test
+	// itself runs in a network namespace whose loopback is down)...
+	if c, err := net.DialTimeout("tcp", l.Addr().String(), time.Second); err == nil {
+		c.Close()
+	} else {
+		t.Logf("the test's own namespace cannot reach its listener (%v); checking the sandbox side only", err)
+	}
+	// ...and not from the sandbox's.
+	got := runHelper(t, Spec{Root: root}, "net", l.Addr().String())
+	want := map[string]any{
+		"own_loopback":  "ok",
+		"host_loopback": "ECONNREFUSED",
+		"route_out":     "ENETUNREACH",
+		"interfaces":    []any{"lo"},
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if got["resolve"] == "ok" {
+		t.Errorf("name resolution succeeded inside the sandbox")
+	}
+}
+
+func TestHostFilesystemIsHidden(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	secretDir := t.TempDir()
+	secret := filepath.Join(secretDir, "secret")
+	if err := os.WriteFile(secret, []byte("host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	got := runHelper(t, Spec{Root: root}, "stat", secret, secretDir, exe, root, "/bin/"+helperName, "/../../bin/"+helperName)
+	for _, p := range []string{secret, secretDir, exe, root} {
+		if got[p] != "ENOENT" {
+			t.Errorf("host path %s inside the sandbox: %v, want ENOENT", p, got[p])
+		}
+	}
+	for _, p := range []string{"/bin/" + helperName, "/../../bin/" + helperName} {
+		if got[p] != "ok" {
+			t.Errorf("root path %s inside the sandbox: %v, want ok", p, got[p])
+		}
+	}
+
+	allowed := []string{"/", "/proc", "/dev", "/dev/shm", "/dev/pts", "/tmp"}
+	for _, p := range []string{"sys", "sysrq-trigger", "irq", "bus", "fs", "kcore", "keys",
+		"timer_list", "sched_debug", "latency_stats", "timer_stats", "acpi", "scsi", "asound"} {
+		allowed = append(allowed, "/proc/"+p)
+	}
+	for _, d := range devices {
+		allowed = append(allowed, "/dev/"+d)
+	}
+	mounts := runHelper(t, Spec{Root: root, TmpFS: true}, "mounts")["mounts"]
+	var seen []string
+	for _, m := range asSlice(mounts) {
+		p := m.(string)
+		seen = append(seen, p)
+		if !slices.Contains(allowed, p) {
+			t.Errorf("unexpected mount %s inside the sandbox (all: %v)", p, mounts)
+		}
+	}
+	for _, p := range []string{"/", "/proc", "/dev", "/tmp", "/proc/sys"} {
+		if !slices.Contains(seen, p) {
+			t.Errorf("mount %s missing inside the sandbox (all: %v)", p, seen)
+		}
+	}
+}
+
+func TestHostDescriptorsDoNotLeak(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	hostDir := t.TempDir()
+	// An inherited directory descriptor would let the command escape with
+	// openat; this one is opened without close-on-exec on purpose.
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Open(hostDir, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	got := runHelper(t, Spec{Root: root}, "fds")
+	if got["err"] != "ok" {
+		t.Fatalf("listing fds: %v", got["err"])
+	}
+	fds, _ := got["fds"].(map[string]any)
+	for n, target := range fds {
+		if n == "0" || n == "1" || n == "2" {
+			continue
+		}
+		// The helper's own: the directory it reads and its Go runtime's
+		// poller. Anything else was inherited.
+		s, _ := target.(string)
+		if !strings.HasPrefix(s, "/proc/") && s != "anon_inode:[eventpoll]" && s != "anon_inode:[eventfd]" {
+			t.Errorf("fd %s -> %v reached the command (all: %v)", n, target, fds)
+		}
+	}
+}
+
+func TestWritesLandInRoot(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	for _, tmpfs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tmpfs=%v", tmpfs), func(t *testing.T) {
+			if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o1777); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{"/out/result", "/tmp/scratch"} {
+				got := runHelper(t, Spec{Root: root, TmpFS: tmpfs}, "write", p, "data:"+p)
+				if got["err"] != "ok" {
+					t.Fatalf("writing %s: %v", p, got["err"])
+				}
+			}
+			b, err := os.ReadFile(filepath.Join(root, "out", "result"))
+			if err != nil || string(b) != "data:/out/result" {
+				t.Errorf("Root/out/result = %q, %v; want the data written inside", b, err)
+			}
+			_, err = os.Stat(filepath.Join(root, "tmp", "scratch"))
+			if tmpfs && err == nil {
+				t.Errorf("a file written to the /tmp tmpfs appeared in Root/tmp")
+			}
+			if !tmpfs && err != nil {
+				t.Errorf("without TmpFS, /tmp/scratch should land in Root/tmp: %v", err)
+			}
+			fsType := runHelper(t, Spec{Root: root, TmpFS: tmpfs}, "statfs", "/tmp")["type"]
+			if isTmpfs := fsType == "0x1021994"; isTmpfs != tmpfs {
+				t.Errorf("/tmp filesystem type %v with TmpFS=%v", fsType, tmpfs)
+			}
+			os.RemoveAll(filepath.Join(root, "tmp"))
+			os.Remove(filepath.Join(root, "out", "result"))
+		})
+	}
+}
+
+func TestDevicesAndProcAreRestricted(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	before, err := os.Stat("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := runHelper(t, Spec{Root: root}, "devices")
+	want := map[string]any{
+		"write_null":      "ok",
+		"read_urandom":    "ok",
+		"chmod_null":      "EROFS",
+		"write_sysctl":    "EROFS",
+		"umount_proc_sys": "EPERM",
+		"mount_tmpfs":     "EPERM",
+		"write_shm":       "ok",
+		"stdout_link":     "/proc/self/fd/1",
+		"ptmx":            "ok",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	after, err := os.Stat("/dev/null")
+	if err != nil || after.Mode() != before.Mode() {
+		t.Errorf("host /dev/null mode changed: %v -> %v (%v)", before.Mode(), after.Mode(), err)
+	}
+	names := runHelper(t, Spec{Root: root}, "readdir", "/dev")["names"]
+	var gotNames []string
+	for _, n := range asSlice(names) {
+		gotNames = append(gotNames, n.(string))
+	}
+	wantNames := []string{"fd", "ptmx", "pts", "shm", "stderr", "stdin", "stdout"}
+	for _, d := range devices {
+		if fi, err := os.Stat("/dev/" + d); err == nil && fi.Mode()&fs.ModeCharDevice != 0 {
+			wantNames = append(wantNames, d)
+		}
+	}
+	slices.Sort(wantNames)
+	if !slices.Equal(gotNames, wantNames) {
+		t.Errorf("/dev holds %v, want %v", gotNames, wantNames)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	type exitCase struct {
+		name string
+		args []string
+		want *ExitError
+		dir  string
+	}
+	tests := []exitCase{
+		{"zero", []string{"/bin/" + helperName, "exit", "0"}, nil, ""},
+		{"three", []string{"/bin/" + helperName, "exit", "3"}, &ExitError{Code: 3}, ""},
+		{"255", []string{"/bin/" + helperName, "exit", "255"}, &ExitError{Code: 255}, ""},
+		{"sigkill", []string{"/bin/" + helperName, "kill-self"}, &ExitError{Code: 137, Signal: syscall.SIGKILL}, ""},
+		{"via PATH", []string{helperName, "exit", "7"}, &ExitError{Code: 7}, ""},
+		{"relative to Dir", []string{"./" + helperName, "exit", "4"}, &ExitError{Code: 4}, "/bin"},
+	}
+	if runtime.GOARCH == "amd64" {
+		tests = append(tests,
+			exitCase{"tiny static true", []string{"true"}, nil, ""},
+			exitCase{"tiny static exit3", []string{"exit3"}, &ExitError{Code: 3}, ""},
+			exitCase{"tiny static i386 exit5", []string{"exit5-i386"}, &ExitError{Code: 5}, ""})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Run(context.Background(), Spec{Root: root, Args: tt.args, Dir: tt.dir, Env: []string{"PATH=/nonexistent:/bin"}})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Run: %v, want success", err)
+				}
+				return
+			}
+			var ee *ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("Run: %v, want *ExitError %+v", err, tt.want)
+			}
+			if *ee != *tt.want {
+				t.Errorf("ExitError = %+v, want %+v", *ee, *tt.want)
+			}
+		})
+	}
+}
+
+func TestSetupErrors(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	linked := newRoot(t)
+	if err := os.Symlink("/dev", filepath.Join(linked, "dev")); err != nil {
+		t.Fatal(err)
+	}
+	helper := "/bin/" + helperName
+	tests := []struct {
+		name    string
+		spec    Spec
+		wantErr string
+	}{
+		{"name not in PATH", Spec{Root: root, Args: []string{"no-such-tool"}, Env: testEnv},
+			`command "no-such-tool" not found in PATH=/usr/bin:/bin inside the root`},
+		{"missing absolute", Spec{Root: root, Args: []string{"/bin/no-such-tool"}, Env: testEnv},
+			"command /bin/no-such-tool: no such file or directory"},
+		{"no PATH", Spec{Root: root, Args: []string{helperName}, Env: []string{"A=1"}},
+			"Env has no PATH"},
+		{"missing dir", Spec{Root: root, Args: []string{helper, "true"}, Dir: "/nope"},
+			"working directory /nope does not exist in the root"},
+		{"relative dir", Spec{Root: root, Args: []string{helper, "true"}, Dir: "work"},
+			`Spec.Dir "work" is not an absolute path`},
+		{"no args", Spec{Root: root}, "Spec.Args is empty"},
+		{"bad env", Spec{Root: root, Args: []string{helper}, Env: []string{"NOEQUALS"}},
+			`Spec.Env entry "NOEQUALS" is not KEY=VALUE`},
+		{"missing root", Spec{Root: filepath.Join(root, "nope"), Args: []string{helper}},
+			"no such file or directory"},
+		{"host root", Spec{Root: "/", Args: []string{helper}}, "must not be the host's /"},
+		{"dev symlink", Spec{Root: linked, Args: []string{helper, "true"}},
+			"dev is a symlink, not a directory"},
+		{"not executable", Spec{Root: root, Args: []string{"/etc/passwd"}},
+			"permission denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := snapshot(t, tt.spec.Root)
+			err := Run(context.Background(), tt.spec)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Run: %v, want an error containing %q", err, tt.wantErr)
+			}
+			var ee *ExitError
+			if errors.As(err, &ee) {
+				t.Errorf("a setup error must not be an *ExitError: %v", err)
+			}
+			if after := snapshot(t, tt.spec.Root); before != after {
+				t.Errorf("Root changed by a failed run:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+}
+
+// snapshot lists every entry under root with type, mode, owner, size and
+// mtime, root itself included. Unreadable roots give "".
+func snapshot(t *testing.T, root string) string {
+	t.Helper()
+	if root == "/" {
+		return ""
+	}
+	var b strings.Builder
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(&b, "%s %o %d:%d %d %d.%09d\n", rel, st.Mode, st.Uid, st.Gid, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
+		return nil
+	})
+	return b.String()
+}
+
+func TestNoLeftoversInRoot(t *testing.T) {
+	requireNamespaces(t)
+	tests := []struct {
+		name     string
+		prepare  func(t *testing.T, root string)
+		tmpfs    bool
+		args     []string
+		wantDiff []string // entries that must appear (the command's own writes)
+	}{
+		{name: "missing mount points", args: []string{"/bin/" + helperName, "true"}},
+		{name: "missing mount points with tmpfs", tmpfs: true, args: []string{"/bin/" + helperName, "true"}},
+		{name: "existing mount points", tmpfs: true, args: []string{"/bin/" + helperName, "true"},
+			prepare: func(t *testing.T, root string) {
+				for _, d := range []string{"proc", "dev", "tmp"} {
+					if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				writeFile(t, root, "tmp/keep", "kept under the tmpfs")
+			}},
+		{name: "command writes into /", args: []string{"/bin/" + helperName, "write", "/made", "x"},
+			wantDiff: []string{"made "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newRoot(t)
+			if tt.prepare != nil {
+				tt.prepare(t, root)
+			}
+			// Let the clock move on so a changed mtime would show.
+			time.Sleep(10 * time.Millisecond)
+			before := snapshot(t, root)
+			var stderr bytes.Buffer
+			err := Run(context.Background(), Spec{Root: root, Args: tt.args, Env: testEnv, TmpFS: tt.tmpfs, Stderr: &stderr})
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, stderr.String())
+			}
+			after := snapshot(t, root)
+			if len(tt.wantDiff) == 0 {
+				if before != after {
+					t.Errorf("Root changed:\nbefore:\n%s\nafter:\n%s", before, after)
+				}
+				return
+			}
+			// Apart from "." (whose mtime legitimately changed) and the new
+			// entries, the listing is the same.
+			keep := func(s string) []string {
+				var out []string
+				for _, l := range strings.Split(s, "\n") {
+					if strings.HasPrefix(l, ". ") {
+						continue
+					}
+					out = append(out, l)
+				}
+				return out
+			}
+			b, a := keep(before), keep(after)
+			var added []string
+			for _, l := range a {
+				if !slices.Contains(b, l) {
+					added = append(added, l)
+				}
+			}
+			if len(added) != len(tt.wantDiff) {
+				t.Fatalf("new entries %q, want %q", added, tt.wantDiff)
+			}
+			for i, w := range tt.wantDiff {
+				if !strings.HasPrefix(added[i], w) {
+					t.Errorf("new entry %q, want one starting %q", added[i], w)
+				}
+			}
+			for _, l := range b {
+				if !slices.Contains(a, l) {
+					t.Errorf("entry %q vanished or changed", l)
+				}
+			}
+		})
+	}
+}
+
+func TestInitReapsOrphans(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	got := runHelper(t, Spec{Root: root}, "orphans")
+	if got["err"] != nil {
+		t.Fatalf("helper: %v", got["err"])
+	}
+	if others := asSlice(got["others"]); len(others) != 0 {
+		t.Errorf("processes left besides init and the command (unreaped orphans?): %v", others)
+	}
+}
+
+func TestLeftoverProcessesAreKilled(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	var stdout bytes.Buffer
+	start := time.Now()
+	// The sleeper keeps stdout open: Run returns only once it is dead.
+	err := Run(context.Background(), Spec{Root: root, Env: testEnv, Stdout: &stdout,
+		Args: []string{"/bin/" + helperName, "spawn-sleeper"}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %v: the background sleeper was not killed with the sandbox", d)
+	}
+}
+
+func TestContextCancelKillsSandbox(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	before := snapshot(t, root)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var stdout bytes.Buffer
+	start := time.Now()
+	err := Run(ctx, Spec{Root: root, Env: testEnv, Stdout: &stdout,
+		Args: []string{"/bin/" + helperName, "sleep", "60s"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Run: %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run returned after %v", d)
+	}
+	if after := snapshot(t, root); before != after {
+		t.Errorf("Root changed after a cancelled run:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if err := Run(ctx, Spec{Root: root, Env: testEnv, Args: []string{"/bin/" + helperName, "true"}}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Run with a done context: %v, want context.DeadlineExceeded", err)
+	}
+}
+
+func TestStdio(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	for _, in := range []string{"", "hello\n", strings.Repeat("0123456789abcdef", 1<<14)} {
+		var out bytes.Buffer
+		err := Run(context.Background(), Spec{Root: root, Env: testEnv, Stdin: strings.NewReader(in), Stdout: &out,
+			Args: []string{"/bin/" + helperName, "cat"}})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if out.String() != in {
+			t.Errorf("cat of %d bytes gave %d bytes", len(in), out.Len())
+		}
+	}
+}
+
+func TestExplainCloneError(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{syscall.EPERM, "forbidden"},
+		{syscall.ENOSPC, "limit on user namespaces"},
+		{syscall.EUSERS, "limit on user namespaces"},
+		{syscall.EINVAL, "does not support"},
+	}
+	for _, tt := range tests {
+		err := explainCloneError(&os.SyscallError{Syscall: "fork/exec", Err: tt.err})
+		if !errors.Is(err, ErrUnsupported) || !errors.Is(err, tt.err) {
+			t.Errorf("%v: error %v does not wrap ErrUnsupported and the errno", tt.err, err)
+		}
+		if !strings.Contains(err.Error(), tt.want) && !strings.Contains(err.Error(), "sysctl") {
+			t.Errorf("%v: %q does not explain the cause (want %q)", tt.err, err, tt.want)
+		}
+	}
+}
+
+// BenchmarkEmptyRun measures the cost of one sandbox around a no-op
+// program (a 132-byte static exit(0) on amd64, the helper elsewhere).
+func BenchmarkEmptyRun(b *testing.B) {
+	requireNamespaces(b)
+	root := newRoot(b)
+	args := []string{"/bin/true"}
+	if runtime.GOARCH != "amd64" {
+		args = []string{"/bin/" + helperName, "true"}
+	}
+	spec := Spec{Root: root, Args: args, Env: testEnv}
+	for b.Loop() {
+		if err := Run(context.Background(), spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+// Package trust loads what a verifier trusts: the maintainers' keyring (a
+// directory of armored public keys, one "<maintainer>.asc" file each) and
+// the signing policy (how many distinct maintainer keys must sign, and whose
+// keys count, overall and per stage).
+package trust
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+
+	"github.com/stagex/stagex-bazel/tools/diag"
+)
+
+// Key is one maintainer's public key.
+type Key struct {
+	// Name is the maintainer, taken from the file name without ".asc".
+	Name string
+	// Fingerprint is the primary key's fingerprint in uppercase hex.
+	Fingerprint string
+	// File is the file the key was read from.
+	File   string
+	Entity *openpgp.Entity
+}
+
+// String returns "name (FINGERPRINT)".
+func (k Key) String() string { return fmt.Sprintf("%s (%s)", k.Name, k.Fingerprint) }
+
+// Keyring is the set of maintainer keys.
+type Keyring struct {
+	// Keys are sorted by Name.
+	Keys     []Key
+	entities openpgp.EntityList
+	byFpr    map[string]int
+}
+
+// Fingerprint returns the primary key fingerprint of e in uppercase hex.
+func Fingerprint(e *openpgp.Entity) string {
+	return strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint))
+}
+
+// NormalizeFingerprint accepts a fingerprint in hex, with or without spaces
+// and an "0x" prefix, in either case, and returns it in uppercase hex
+// without spaces. It must be 40 (v4 key) or 64 (v6 key) hex digits.
+func NormalizeFingerprint(s string) (string, error) {
+	t := strings.ReplaceAll(strings.TrimSpace(s), " ", "")
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
+	t = strings.ToUpper(t)
+	if _, err := hex.DecodeString(t); err != nil || (len(t) != 40 && len(t) != 64) {
+		return "", fmt.Errorf("expected a key fingerprint of 40 or 64 hex digits, got %q", s)
+	}
+	return t, nil
+}
+
+// NewKeyring builds a keyring from keys (used by LoadKeyring and tests). Two
+// keys with the same primary fingerprint are refused.
+func NewKeyring(keys []Key) (*Keyring, error) {
+	kr := &Keyring{byFpr: map[string]int{}}
+	kr.Keys = append(kr.Keys, keys...)
+	sort.Slice(kr.Keys, func(i, j int) bool { return kr.Keys[i].Name < kr.Keys[j].Name })
+	for i, k := range kr.Keys {
+		if j, dup := kr.byFpr[k.Fingerprint]; dup {
+			return nil, fmt.Errorf("key %s is in both %s and %s", k.Fingerprint, kr.Keys[j].File, k.File)
+		}
+		kr.byFpr[k.Fingerprint] = i
+		kr.entities = append(kr.entities, k.Entity)
+	}
+	return kr, nil
+}
+
+// LoadKeyring reads every "*.asc" file in dir. Each must hold exactly one
+// armored public key ("PGP PUBLIC KEY BLOCK"); secret keys are refused.
+// Other files are ignored.
+func LoadKeyring(dir string) (*Keyring, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var keys []Key
+	for _, de := range ents {
+		name := de.Name()
+		if de.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".asc") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		e, err := ParsePublicKey(p, data)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, Key{
+			Name:        strings.TrimSuffix(name, ".asc"),
+			Fingerprint: Fingerprint(e),
+			File:        p,
+			Entity:      e,
+		})
+	}
+	if len(keys) == 0 {
+		return nil, diag.Errorf(dir, 0, "no maintainer keys (*.asc files) found")
+	}
+	return NewKeyring(keys)
+}
+
+// ParsePublicKey reads one armored public key; file names the source in
+// error messages.
+func ParsePublicKey(file string, data []byte) (*openpgp.Entity, error) {
+	block, err := armor.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, diag.Errorf(file, 0, "expected an armored OpenPGP public key: %v", err)
+	}
+	if block.Type != openpgp.PublicKeyType {
+		return nil, diag.Errorf(file, 0, "expected a %q armor block, got %q", openpgp.PublicKeyType, block.Type)
+	}
+	el, err := openpgp.ReadKeyRing(block.Body)
+	if err != nil {
+		return nil, diag.Errorf(file, 0, "reading public key: %v", err)
+	}
+	if len(el) != 1 {
+		return nil, diag.Errorf(file, 0, "expected exactly one key, found %d", len(el))
+	}
+	if el[0].PrivateKey != nil {
+		return nil, diag.Errorf(file, 0, "holds secret key material; only public keys belong in the keyring")
+	}
+	return el[0], nil
+}
+
+// Entities returns the keyring as an openpgp.KeyRing.
+func (kr *Keyring) Entities() openpgp.EntityList { return kr.entities }
+
+// ByFingerprint returns the key with the given primary fingerprint
+// (uppercase hex).
+func (kr *Keyring) ByFingerprint(fpr string) (Key, bool) {
+	i, ok := kr.byFpr[fpr]
+	if !ok {
+		return Key{}, false
+	}
+	return kr.Keys[i], true
+}

@@ -1,0 +1,84 @@
+package stagebuild
+
+import (
+	"archive/tar"
+	"bufio"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/layer"
+)
+
+// isTarArchive reports whether the file holds a tar stream, plain or
+// compressed in a form layer.OpenArchive reads: the "ustar" magic sits at
+// offset 257 of the decompressed bytes.
+func isTarArchive(file string) (bool, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	r, err := layer.OpenArchive(f)
+	if err != nil {
+		return false, nil
+	}
+	head := make([]byte, 262)
+	n, _ := io.ReadFull(bufio.NewReader(r), head)
+	return n == len(head) && string(head[257:262]) == "ustar", nil
+}
+
+// extractUnder unpacks the tar stream r below dest (an absolute path in
+// root), as ADD does with a local archive. Entry names are rebased under
+// dest and handed to layer.Apply, which keeps every write inside root;
+// a name that climbs out of the archive with ".." is rejected there.
+func extractUnder(root, dest string, r io.Reader, name string) error {
+	pr, pw := io.Pipe()
+	go func() {
+		tr := tar.NewReader(r)
+		tw := tar.NewWriter(pw)
+		for {
+			hdr, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			hdr.Name = rebase(dest, hdr.Name)
+			if hdr.Typeflag == tar.TypeLink {
+				hdr.Linkname = rebase(dest, hdr.Linkname)
+			}
+			if err := tw.WriteHeader(hdr); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			if _, err := io.Copy(tw, tr); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(tw.Close())
+	}()
+	err := layer.Apply(root, pr, layer.ApplyOptions{Name: name})
+	pr.CloseWithError(err)
+	return err
+}
+
+// rebase puts an archive member name under dest. A name with a ".."
+// component is left unresolved so that layer.Apply rejects it, rather than
+// letting it land elsewhere in the root.
+func rebase(dest, name string) string {
+	base := strings.TrimPrefix(dest, "/")
+	rel := strings.TrimLeft(name, "/")
+	if strings.Contains("/"+rel+"/", "/../") {
+		return base + "/" + rel
+	}
+	out := path.Join(base, rel)
+	if strings.HasSuffix(name, "/") {
+		out += "/"
+	}
+	return out
+}

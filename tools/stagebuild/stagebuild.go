@@ -1,0 +1,629 @@
+// Package stagebuild executes one stage of a Containerfile inside a Bazel
+// action: it assembles the root filesystem from the base image, runs each
+// step (RUN in an isolated sandbox, COPY and ADD from declared inputs),
+// records the change as one deterministic layer and writes the resulting
+// OCI image layout.
+//
+// Every file it reads is named on its command line: the Containerfile, the
+// context files, and the image layouts of the base and of each COPY --from
+// source. Nothing from the host reaches a RUN step.
+package stagebuild
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stagex/stagex-bazel/tools/containerfile"
+	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/layer"
+	"github.com/stagex/stagex-bazel/tools/ociimage"
+	"github.com/stagex/stagex-bazel/tools/sandbox"
+)
+
+// FixedEnv is set for every RUN step, over whatever the Containerfile says.
+var FixedEnv = []string{"SOURCE_DATE_EPOCH=1", "TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C"}
+
+// Hostname is the host name every RUN step sees.
+const Hostname = "stagex"
+
+// Options describe one stage build.
+type Options struct {
+	Containerfile string            // path of the Containerfile
+	Stage         string            // stage name or index
+	Platform      string            // os/arch[/variant] built for
+	BuildArgs     map[string]string // --build-arg values
+	Base          string            // image layout of the stage's base; "" for scratch
+	Images        map[string]string // COPY --from reference (and package bases) -> image layout
+	Context       map[string]string // path in the build context -> file
+	Out           string            // OCI layout directory to write
+	DigestOut     string            // file to write the manifest digest to
+	ImageName     string            // published name, for the title annotation
+	Annotations   map[string]string // extra manifest annotations
+	WorkDir       string            // scratch space; removed afterwards
+	Log           io.Writer         // progress and RUN output; nil discards
+	TailLines     int               // lines of RUN output kept for errors
+}
+
+// Build runs the stage and writes its image. On error nothing is left at
+// Out or DigestOut.
+func Build(ctx context.Context, o Options) (err error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.TailLines == 0 {
+		o.TailLines = 40
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(o.Out)
+			os.Remove(o.DigestOut)
+		}
+	}()
+	data, err := os.ReadFile(o.Containerfile)
+	if err != nil {
+		return err
+	}
+	platform, err := containerfile.ParsePlatform(o.Platform)
+	if err != nil {
+		return fmt.Errorf("--platform: %w", err)
+	}
+	opts := containerfile.Options{
+		BuildArgs:      o.BuildArgs,
+		TargetPlatform: platform,
+		BuildPlatform:  platform,
+		// A package a stage starts from: the translator passes the images
+		// of every package at the start of this stage's chain of bases, so
+		// that their configuration carries over as in BuildKit. Other
+		// stages' bases do not matter here; they get the stage's own base.
+		BaseImage: func(ref containerfile.Ref) (*containerfile.ImageConfig, error) {
+			dir, ok := o.Images[ref.Raw]
+			if !ok {
+				dir = o.Base
+			}
+			if dir == "" {
+				return nil, nil
+			}
+			return baseImageConfig(dir)
+		},
+	}
+	cf, err := containerfile.Parse(o.Containerfile, data, opts)
+	if err != nil {
+		return err
+	}
+	stage, ok := cf.Stage(o.Stage)
+	if !ok {
+		return fmt.Errorf("%s: no stage %q", o.Containerfile, o.Stage)
+	}
+
+	work, err := os.MkdirTemp(o.WorkDir, "stage-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	b := &builder{o: o, file: cf, stage: stage, work: work, roots: map[string]string{}, owners: map[string]layer.Owner{}}
+	return b.run(ctx)
+}
+
+type builder struct {
+	o     Options
+	file  *containerfile.File
+	stage *containerfile.Stage
+	work  string
+	root  string
+	roots map[string]string // image layout -> its unpacked root
+	n     int
+	// owners holds the ownership Apply could not give files of the stage
+	// root (an unprivileged runner cannot chown).
+	owners map[string]layer.Owner
+}
+
+// ownersForWrite is the ownership the layer records for changed paths.
+// As root, files on disk are right and only Apply's misses are added. An
+// unprivileged runner owns every file it made; those are written as 0:0.
+func (b *builder) ownersForWrite(changes []layer.Change) map[string]layer.Owner {
+	out := make(map[string]layer.Owner, len(b.owners))
+	for k, v := range b.owners {
+		out[k] = v
+	}
+	if os.Geteuid() != 0 {
+		for _, c := range changes {
+			if _, ok := out[c.Path]; !ok {
+				out[c.Path] = layer.Owner{}
+			}
+		}
+	}
+	return out
+}
+
+func (b *builder) run(ctx context.Context) error {
+	b.root = filepath.Join(b.work, "root")
+	if err := os.Mkdir(b.root, 0o755); err != nil {
+		return err
+	}
+	var baseLayers []ociimage.Layer
+	if b.o.Base != "" {
+		var err error
+		if baseLayers, err = ociimage.BaseLayers(b.o.Base); err != nil {
+			return err
+		}
+		if err := unpackLayers(b.root, baseLayers, b.owners); err != nil {
+			return err
+		}
+	} else if b.stage.Base.Kind != containerfile.Scratch {
+		return diag.Errorf(b.file.Path, b.stage.Line, "stage %q starts FROM %s, but no base image was given (--base)", b.o.Stage, b.stage.Base.Raw)
+	}
+	before, err := layer.Snapshot(b.root)
+	if err != nil {
+		return err
+	}
+	for i := range b.stage.Steps {
+		step := &b.stage.Steps[i]
+		fmt.Fprintf(b.o.Log, "#%d %s\n", i+1, step.Original)
+		if err := b.step(ctx, step); err != nil {
+			return err
+		}
+	}
+	changes, err := layer.Diff(b.root, before)
+	if err != nil {
+		return err
+	}
+	layers := baseLayers
+	if len(changes) > 0 {
+		l, err := b.writeLayer(changes)
+		if err != nil {
+			return err
+		}
+		layers = append(append([]ociimage.Layer(nil), baseLayers...), l)
+	}
+	return b.writeImage(layers)
+}
+
+func (b *builder) step(ctx context.Context, s *containerfile.Step) error {
+	switch s.Kind {
+	case "RUN":
+		return b.runStep(ctx, s)
+	case "COPY", "ADD":
+		return b.copyStep(s)
+	case "WORKDIR":
+		// BuildKit creates the working directory.
+		return b.mkdirInRoot(s.Workdir)
+	default:
+		// ENV, ARG, USER, SHELL, LABEL, ENTRYPOINT, CMD and the like only
+		// change the configuration, which the parsed model carries.
+		return nil
+	}
+}
+
+func (b *builder) fail(s *containerfile.Step, format string, args ...any) error {
+	return diag.Errorf(b.file.Path, s.Line, "%s: %s", s.Original, fmt.Sprintf(format, args...))
+}
+
+func (b *builder) mkdirInRoot(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	host, err := resolveInRoot(b.root, dir)
+	if err != nil {
+		return err
+	}
+	return os.MkdirAll(host, 0o755)
+}
+
+func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
+	switch {
+	case s.Network == "host":
+		return b.fail(s, "RUN --network=host is not allowed: stages build without network")
+	case s.Security == "insecure":
+		return b.fail(s, "RUN --security=insecure is not allowed")
+	case len(s.Mounts) > 0:
+		return b.fail(s, "RUN --mount is not supported: declare the files as inputs and COPY them")
+	case len(s.Devices) > 0:
+		return b.fail(s, "RUN --device is not supported")
+	}
+	argv := s.Argv()
+	var cleanup []string
+	if s.Shebang {
+		// The script is written into the root for the step and removed
+		// before the change is recorded.
+		b.n++
+		dir := fmt.Sprintf("/.stagex-run-%d", b.n)
+		host := filepath.Join(b.root, dir)
+		if err := os.Mkdir(host, 0o755); err != nil {
+			return err
+		}
+		cleanup = append(cleanup, host)
+		if err := os.WriteFile(filepath.Join(host, "script"), []byte(s.Script), 0o755); err != nil {
+			return err
+		}
+		argv = []string{dir + "/script"}
+	}
+	defer func() {
+		for _, c := range cleanup {
+			os.RemoveAll(c)
+		}
+	}()
+	if len(argv) == 0 {
+		return b.fail(s, "nothing to run")
+	}
+	if err := b.mkdirInRoot(s.Workdir); err != nil {
+		return err
+	}
+	tail := newTail(b.o.TailLines)
+	out := io.MultiWriter(b.o.Log, tail)
+	err := sandbox.Run(ctx, sandbox.Spec{
+		Root:     b.root,
+		Args:     argv,
+		Env:      runEnv(s.Env),
+		Dir:      orRoot(s.Workdir),
+		User:     s.User,
+		Hostname: Hostname,
+		Stdin:    bytes.NewReader(nil),
+		Stdout:   out,
+		Stderr:   out,
+	})
+	if err != nil {
+		return fmt.Errorf("%s:%d: %s failed: %v\nlast lines of its output:\n%s", b.file.Path, s.Line, s.Original, err, tail.String())
+	}
+	return nil
+}
+
+func orRoot(dir string) string {
+	if dir == "" {
+		return "/"
+	}
+	return dir
+}
+
+// runEnv is a step's environment with the fixed variables forced and a
+// default PATH.
+func runEnv(env []string) []string {
+	fixed := map[string]bool{}
+	for _, kv := range FixedEnv {
+		k, _, _ := strings.Cut(kv, "=")
+		fixed[k] = true
+	}
+	var out []string
+	hasPath := false
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if fixed[k] {
+			continue
+		}
+		if k == "PATH" {
+			hasPath = true
+		}
+		out = append(out, kv)
+	}
+	if !hasPath {
+		out = append(out, "PATH="+containerfile.DefaultPath)
+	}
+	out = append(out, FixedEnv...)
+	sort.Strings(out)
+	return out
+}
+
+func (b *builder) copyStep(s *containerfile.Step) error {
+	opts := copyOptions{}
+	if s.Chmod != "" {
+		m, err := strconv.ParseUint(s.Chmod, 8, 32)
+		if err != nil || m > 0o7777 {
+			return b.fail(s, "--chmod=%s: expected an octal mode such as 0755", s.Chmod)
+		}
+		opts.mode, opts.hasMode = os.FileMode(m), true
+	}
+	if s.Chown != "" {
+		uid, gid, err := b.parseChown(s.Chown)
+		if err != nil {
+			return b.fail(s, "--chown=%s: %v", s.Chown, err)
+		}
+		opts.uid, opts.gid = uid, gid
+	}
+	dest := s.Dest
+	if !path.IsAbs(dest) {
+		dest = path.Join(orRoot(s.Workdir), dest)
+	}
+	nsrc := len(s.Srcs) + len(s.Files)
+	intoDir := strings.HasSuffix(s.Dest, "/") || nsrc > 1 || b.isDirInRoot(dest)
+
+	var entries []copyEntry
+	for _, h := range s.Files {
+		entries = append(entries, copyEntry{dest: destFor(dest, h.Name, intoDir), data: []byte(h.Content), info: heredocInfo{size: int64(len(h.Content))}})
+	}
+	for _, src := range s.Srcs {
+		var got []copyEntry
+		var err error
+		if s.From != nil {
+			got, err = b.fromImage(s, src, dest, intoDir || isGlob(src))
+		} else {
+			if strings.Contains(src, "://") {
+				return b.fail(s, "%s: ADD from a URL is not allowed; make it a source in package.toml", src)
+			}
+			var archive bool
+			got, archive, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
+			if err == nil && archive {
+				continue
+			}
+		}
+		if err != nil {
+			return err
+		}
+		entries = append(entries, got...)
+	}
+	return b.applyEntries(s, entries, opts)
+}
+
+func (b *builder) applyEntries(s *containerfile.Step, entries []copyEntry, opts copyOptions) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(pw, entries, opts)) }()
+	err := layer.Apply(b.root, pr, layer.ApplyOptions{Name: fmt.Sprintf("%s:%d", b.file.Path, s.Line), Chown: true, Owners: b.owners})
+	pr.CloseWithError(err)
+	if err != nil {
+		return b.fail(s, "%v", err)
+	}
+	return nil
+}
+
+func (b *builder) isDirInRoot(p string) bool {
+	host, err := resolveInRoot(b.root, p)
+	if err != nil {
+		return false
+	}
+	info, err := os.Stat(host)
+	return err == nil && info.IsDir()
+}
+
+// fromContext selects context files for one COPY/ADD source. ADD of a
+// local archive is unpacked at once, and reported by archive=true.
+func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) (entries []copyEntry, archive bool, err error) {
+	clean := path.Clean(strings.TrimPrefix(src, "/"))
+	var matched []string
+	for p := range b.o.Context {
+		if ok, _ := path.Match(clean, p); ok || clean == "." || p == clean || strings.HasPrefix(p, clean+"/") {
+			matched = append(matched, p)
+		}
+	}
+	sort.Strings(matched)
+	if len(matched) == 0 {
+		return nil, false, b.fail(s, "%s: no such file in the build context", src)
+	}
+	single := len(matched) == 1 && matched[0] == clean
+	if single && s.Kind == "ADD" && s.Unpack != "false" {
+		ok, err := b.addArchive(s, b.o.Context[clean], dest)
+		if err != nil || ok {
+			return nil, ok, err
+		}
+	}
+	for _, p := range matched {
+		info, err := os.Stat(b.o.Context[p]) // context inputs are symlinks into Bazel's tree
+		if err != nil {
+			return nil, false, err
+		}
+		var to string
+		switch {
+		case single:
+			to = destFor(dest, path.Base(p), intoDir)
+		case clean == "." || isGlob(clean):
+			if isGlob(clean) {
+				to = path.Join(dest, path.Base(p))
+			} else {
+				to = path.Join(dest, p)
+			}
+		default: // a directory: its contents go to dest
+			to = path.Join(dest, strings.TrimPrefix(p, clean+"/"))
+		}
+		entries = append(entries, copyEntry{src: b.o.Context[p], dest: to, info: info})
+	}
+	return entries, false, nil
+}
+
+// addArchive unpacks a local tar archive (plain, gzip, bzip2, zstd) into
+// dest, as ADD does. It returns false for a file that is not an archive.
+func (b *builder) addArchive(s *containerfile.Step, file, dest string) (bool, error) {
+	if ok, err := isTarArchive(file); err != nil || !ok {
+		return false, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	r, err := layer.OpenArchive(f)
+	if err != nil {
+		return false, b.fail(s, "%v", err)
+	}
+	if err := b.mkdirInRoot(dest); err != nil {
+		return false, err
+	}
+	if err := extractUnder(b.root, dest, r, filepath.Base(file)); err != nil {
+		return false, b.fail(s, "%v", err)
+	}
+	return true, nil
+}
+
+// fromImage selects files from another image for COPY --from.
+func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir bool) ([]copyEntry, error) {
+	layout, ok := b.o.Images[s.From.Raw]
+	if !ok {
+		return nil, b.fail(s, "image %q was not given to the build (--image %s=DIR)", s.From.Raw, s.From.Raw)
+	}
+	root, err := b.unpacked(layout)
+	if err != nil {
+		return nil, err
+	}
+	var sources []string
+	if isGlob(src) {
+		host, err := resolveInRoot(root, path.Dir(src))
+		if err != nil {
+			return nil, err
+		}
+		sources, err = filepath.Glob(filepath.Join(host, path.Base(src)))
+		if err != nil {
+			return nil, b.fail(s, "%s: %v", src, err)
+		}
+	} else {
+		host, err := resolveInRoot(root, src)
+		if err != nil {
+			return nil, err
+		}
+		sources = []string{host}
+	}
+	var out []copyEntry
+	for _, host := range sources {
+		info, err := os.Lstat(host)
+		if err != nil {
+			return nil, b.fail(s, "%s: not found in %s", src, s.From.Raw)
+		}
+		to := dest
+		if !info.IsDir() {
+			to = destFor(dest, filepath.Base(host), intoDir)
+		} else if isGlob(src) {
+			to = path.Join(dest, filepath.Base(host))
+		}
+		got, err := treeEntries(host, to)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	if len(out) == 0 {
+		return nil, b.fail(s, "%s matches nothing in %s", src, s.From.Raw)
+	}
+	return out, nil
+}
+
+// unpacked returns the root filesystem of an image layout, unpacking it
+// once per build.
+func (b *builder) unpacked(layout string) (string, error) {
+	if root, ok := b.roots[layout]; ok {
+		return root, nil
+	}
+	root := filepath.Join(b.work, fmt.Sprintf("from-%d", len(b.roots)))
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return "", err
+	}
+	layers, err := ociimage.BaseLayers(layout)
+	if err != nil {
+		return "", err
+	}
+	if err := unpackLayers(root, layers, nil); err != nil {
+		return "", err
+	}
+	b.roots[layout] = root
+	return root, nil
+}
+
+func unpackLayers(root string, layers []ociimage.Layer, owners map[string]layer.Owner) error {
+	for _, l := range layers {
+		f, err := os.Open(l.Path)
+		if err != nil {
+			return err
+		}
+		err = layer.Apply(root, f, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners})
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) writeLayer(changes []layer.Change) (ociimage.Layer, error) {
+	tmp := filepath.Join(b.work, "layer.tar.gz")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return ociimage.Layer{}, err
+	}
+	// As root, files carry the ownership RUN and COPY gave them. An
+	// unprivileged runner cannot give away files, so ownership comes from
+	// what Apply recorded and is 0:0 otherwise.
+	res, err := layer.Write(f, b.root, changes, layer.WriteOptions{
+		SourceDateEpoch: time.Unix(1, 0),
+		KeepOwner:       true,
+		Owners:          b.ownersForWrite(changes),
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return ociimage.Layer{}, err
+	}
+	return ociimage.Layer{Path: tmp, Digest: res.Digest, DiffID: res.DiffID, Size: res.Size}, nil
+}
+
+func (b *builder) writeImage(layers []ociimage.Layer) error {
+	c := b.stage.Config
+	p, _ := containerfile.ParsePlatform(b.o.Platform)
+	cfg := ociimage.Config{
+		OS:           p.OS,
+		Architecture: p.Arch,
+		Variant:      p.Variant,
+		Env:          c.Env,
+		Entrypoint:   c.Entrypoint,
+		Cmd:          c.Cmd,
+		User:         c.User,
+		WorkingDir:   c.WorkingDir,
+		Labels:       c.Labels,
+	}
+	ann := map[string]string{}
+	for k, v := range b.o.Annotations {
+		ann[k] = v
+	}
+	if v := b.o.BuildArgs["VERSION"]; v != "" {
+		ann[ociimage.AnnotationVersion] = v
+	}
+	if b.o.ImageName != "" {
+		ann[ociimage.AnnotationTitle] = b.o.ImageName
+	}
+	digest, err := ociimage.WriteImage(b.o.Out, layers, cfg, ann)
+	if err != nil {
+		return err
+	}
+	if b.o.DigestOut != "" {
+		return os.WriteFile(b.o.DigestOut, []byte(digest+"\n"), 0o644)
+	}
+	return nil
+}
+
+func (b *builder) parseChown(spec string) (uid, gid int, err error) {
+	u, g, hasGroup := strings.Cut(spec, ":")
+	if uid, err = strconv.Atoi(u); err != nil {
+		return 0, 0, errors.New("expected numeric uid[:gid]")
+	}
+	gid = uid
+	if hasGroup {
+		if gid, err = strconv.Atoi(g); err != nil {
+			return 0, 0, errors.New("expected numeric uid[:gid]")
+		}
+	}
+	return uid, gid, nil
+}
+
+// baseImageConfig reads the configuration of an image layout in the form
+// the Containerfile model inherits.
+func baseImageConfig(dir string) (*containerfile.ImageConfig, error) {
+	c, err := ociimage.BaseConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &containerfile.ImageConfig{
+		Env:        c.Env,
+		WorkingDir: c.WorkingDir,
+		User:       c.User,
+		Entrypoint: c.Entrypoint,
+		Cmd:        c.Cmd,
+		Labels:     c.Labels,
+	}, nil
+}
