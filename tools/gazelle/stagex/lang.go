@@ -271,6 +271,9 @@ func (l *lang) writeIndex() error {
 		// diff and print modes change nothing; a stale index is reported.
 		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", l.index)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return err
