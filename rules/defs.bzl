@@ -2,15 +2,34 @@
 
 - `stagex_stage` builds one stage of a Containerfile into an OCI image layout.
 - `stagex_digest_test` checks a built image's digest against its pin.
-- `StagexImageInfo` is what both pass around.
+- `stagex_signature_test` checks that images carry a threshold of maintainer signatures.
+- `StagexImageInfo` is what they pass around.
+- `stagex_bootstrap_chain`, `stagex_bootstrap_stage_rule`,
+  `stagex_bootstrap_toolchain`, `StagexBootstrapInfo` and `BOOTSTRAP_STAGES`
+  make the bootstrap stages toolchains chosen by the target platform
+  (rules/private/toolchain.bzl, toolchains/).
 """
 
 load("//rules/private:compat.bzl", "sources_compatibility")
 load("//rules/private:digest_test.bzl", _stagex_digest_test = "stagex_digest_test")
 load("//rules/private:providers.bzl", _StagexImageInfo = "StagexImageInfo")
+load("//rules/private:signature.bzl", _stagex_signature_test = "stagex_signature_test")
 load("//rules/private:stage.bzl", _stagex_stage = "stagex_stage")
+load(
+    "//rules/private:toolchain.bzl",
+    _BOOTSTRAP_STAGES = "BOOTSTRAP_STAGES",
+    _StagexBootstrapInfo = "StagexBootstrapInfo",
+    _stagex_bootstrap_chain = "stagex_bootstrap_chain",
+    _stagex_bootstrap_stage_rule = "stagex_bootstrap_stage_rule",
+    _stagex_bootstrap_toolchain = "stagex_bootstrap_toolchain",
+)
 
 StagexImageInfo = _StagexImageInfo
+StagexBootstrapInfo = _StagexBootstrapInfo
+BOOTSTRAP_STAGES = _BOOTSTRAP_STAGES
+stagex_bootstrap_chain = _stagex_bootstrap_chain
+stagex_bootstrap_stage_rule = _stagex_bootstrap_stage_rule
+stagex_bootstrap_toolchain = _stagex_bootstrap_toolchain
 
 def stagex_stage(name, sources = {}, target_compatible_with = [], **kwargs):
     """Builds one stage of a Containerfile; see the rule's documentation.
@@ -32,3 +51,5 @@ def stagex_stage(name, sources = {}, target_compatible_with = [], **kwargs):
     )
 
 stagex_digest_test = _stagex_digest_test
+
+stagex_signature_test = _stagex_signature_test

@@ -2,6 +2,7 @@
 
 load(":platform.bzl", "platform_attrs", "target_oci_platform")
 load(":providers.bzl", "StagexImageInfo")
+load(":transition.bzl", "pinned_platform_transition")
 
 def _context_file(ctx, target, path):
     """Returns (path in the build context, File) for one context entry."""
@@ -67,10 +68,9 @@ def _stage_impl(ctx):
             "SOURCE_DATE_EPOCH": "1",
             "TZ": "UTC",
         },
-        execution_requirements = {
-            # The runner creates user, mount, pid and network namespaces.
-            "requires-namespaces": "1",
-        },
+        # The runner creates user, mount, pid and network namespaces itself;
+        # executors must allow unprivileged user namespaces (Bazel's
+        # linux-sandbox does).
     )
     return [
         DefaultInfo(files = depset([layout, digest])),
@@ -86,6 +86,9 @@ def _stage_impl(ctx):
 
 stagex_stage = rule(
     implementation = _stage_impl,
+    # A package that pins its platform (package.toml `platforms`) is built
+    # for it whatever platform was asked for; see transition.bzl.
+    cfg = pinned_platform_transition,
     doc = """Builds one stage of a Containerfile into an OCI image layout.
 
 The stage runs hermetically: its RUN steps execute in new user, mount, pid,
@@ -125,6 +128,9 @@ and package.toml; they can be written by hand too.""",
         "images": attr.label_keyed_string_dict(
             doc = "Other images the stage copies from (`COPY --from`), each mapped to the reference the Containerfile uses: a stage name or `stagex/<stage>-<name>`.",
             providers = [StagexImageInfo],
+        ),
+        "platforms": attr.string_list(
+            doc = "The platforms package.toml pins the package to, `os/architecture` (`linux/386`). When set, the stage is built for the first of them whatever `--platforms` says (an incoming-edge transition to `//platforms:<os>_<architecture>`); empty builds for the requested platform.",
         ),
         "sources": attr.label_keyed_string_dict(
             doc = "Downloaded source files, each mapped to its path in the build context (`fetch/<file>`).",

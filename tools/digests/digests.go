@@ -111,6 +111,10 @@ func (p *Pins) Lookup(name string) (hex string, ok bool) {
 	return hex, ok
 }
 
+// Line returns the 1-based line an image was pinned on in the parsed file,
+// or 0 when it is not pinned or was pinned by Set after parsing.
+func (p *Pins) Line(name string) int { return p.lines[name] }
+
 // Set pins an image to a digest, given as bare hex or as "sha256:<hex>". It
 // reports whether the pin changed.
 func (p *Pins) Set(name, digest string) (changed bool, err error) {

@@ -325,3 +325,26 @@ func TestUpdateErrors(t *testing.T) {
 		t.Errorf("user.txt created by a failed update")
 	}
 }
+
+func TestLine(t *testing.T) {
+	p, err := Parse("core.txt", []byte(hexOf('a')+" core-a\n"+hexOf('b')+" core-b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Set("core-a", hexOf('c')); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		want int
+	}{
+		{"core-b", 2},
+		{"core-a", 0}, // re-pinned after parsing: no line in the file
+		{"core-x", 0}, // not pinned
+	}
+	for _, tt := range tests {
+		if got := p.Line(tt.name); got != tt.want {
+			t.Errorf("Line(%s) = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
-	"github.com/stagex/stagex-bazel/tools/signing/digestfile"
+	"github.com/stagex/stagex-bazel/tools/digests"
 	"github.com/stagex/stagex-bazel/tools/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/signing/payload"
 	"github.com/stagex/stagex-bazel/tools/signing/trust"
@@ -61,7 +61,7 @@ type SignOptions struct {
 
 // SignResult tells what Sign did for one image.
 type SignResult struct {
-	Image    digestfile.Entry
+	Image    Image
 	Identity string
 	// Path is the signature file: the new one, or the existing valid
 	// signature by the same key that made signing unnecessary.
@@ -72,11 +72,12 @@ type SignResult struct {
 
 // Sign signs every pinned image's (identity, digest) with opts.Key and
 // stores the signatures under opts.Store. When built is not nil it must list
-// exactly the pinned images with the same digests; any difference refuses
-// the whole run before anything is written. Signing is idempotent: an image
+// exactly the pinned images with the same digests (e.g. from LayoutImage or
+// a digests file of the signer's own build); any difference refuses the
+// whole run before anything is written. Signing is idempotent: an image
 // that already has a valid signature by the same key over the same identity
 // and digest gets no second file.
-func Sign(opts SignOptions, pinned, built *digestfile.File) ([]SignResult, error) {
+func Sign(opts SignOptions, pinned, built []Image) ([]SignResult, error) {
 	if opts.Key == nil || opts.Key.PrivateKey == nil {
 		return nil, errors.New("no secret key to sign with")
 	}
@@ -97,15 +98,15 @@ func Sign(opts SignOptions, pinned, built *digestfile.File) ([]SignResult, error
 			return nil, err
 		}
 	}
-	for _, img := range pinned.Entries {
+	for _, img := range pinned {
 		if _, err := lookaside.RepoPath(Identity(opts.Prefix, img.Name)); err != nil {
-			return nil, diag.Errorf(pinned.Path, img.Line, "%v", err)
+			return nil, diag.Errorf(img.File, img.Line, "%v", err)
 		}
 	}
 	self := openpgp.EntityList{opts.Key}
 	fpr := trust.Fingerprint(opts.Key)
 	var results []SignResult
-	for _, img := range pinned.Entries {
+	for _, img := range pinned {
 		ref := Identity(opts.Prefix, img.Name)
 		res := SignResult{Image: img, Identity: ref}
 		existing, err := lookaside.Read(opts.Store, ref, img.Digest)
@@ -150,25 +151,36 @@ func Sign(opts SignOptions, pinned, built *digestfile.File) ([]SignResult, error
 
 // compareBuilt refuses any difference between the pinned and the built
 // digests, naming each.
-func compareBuilt(pinned, built *digestfile.File) error {
+func compareBuilt(pinned, built []Image) error {
 	var errs []error
-	for _, p := range pinned.Entries {
-		b, ok := built.Lookup(p.Name)
+	pins := byName(pinned)
+	builds := byName(built)
+	for _, p := range pinned {
+		b, ok := builds[p.Name]
 		if !ok {
-			errs = append(errs, diag.Errorf(pinned.Path, p.Line, "%s is pinned but missing from the built digests %s", p.Name, built.Path))
+			errs = append(errs, diag.Errorf(p.File, p.Line, "%s is pinned but was not built (no built digest given for it)", p.Name))
 			continue
 		}
 		if b.Digest != p.Digest {
-			errs = append(errs, diag.Errorf(built.Path, b.Line, "%s was built as %s but is pinned as %s (%s:%d); refusing to sign",
-				p.Name, b.Digest, p.Digest, pinned.Path, p.Line))
+			e := MismatchError(p, b)
+			e.Msg += "; refusing to sign"
+			errs = append(errs, e)
 		}
 	}
-	for _, b := range built.Entries {
-		if _, ok := pinned.Lookup(b.Name); !ok {
-			errs = append(errs, diag.Errorf(built.Path, b.Line, "%s was built but is not pinned in %s", b.Name, pinned.Path))
+	for _, b := range built {
+		if _, ok := pins[b.Name]; !ok {
+			errs = append(errs, diag.Errorf(b.File, b.Line, "%s was built but is not pinned; run `%s` to pin it before signing", b.Name, digests.UpdateCommand))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func byName(images []Image) map[string]Image {
+	m := make(map[string]Image, len(images))
+	for _, i := range images {
+		m[i.Name] = i
+	}
+	return m
 }
 
 // LoadSecretKey reads an armored secret key file holding one key and

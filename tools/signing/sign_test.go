@@ -13,7 +13,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
-	"github.com/stagex/stagex-bazel/tools/signing/digestfile"
+	"github.com/stagex/stagex-bazel/tools/digests"
 	"github.com/stagex/stagex-bazel/tools/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/signing/payload"
 )
@@ -22,13 +22,13 @@ const coreDigests = `11111111111111111111111111111111111111111111111111111111111
 2222222222222222222222222222222222222222222222222222222222222222 core-make
 `
 
-func parseDigests(t *testing.T, name, text string) *digestfile.File {
+func parseDigests(t *testing.T, name, text string) []Image {
 	t.Helper()
-	f, err := digestfile.Parse(name, strings.NewReader(text))
+	p, err := digests.Parse(name, []byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return PinnedImages(p)
 }
 
 // storeFiles lists every file under root, relative and sorted.
@@ -63,7 +63,7 @@ func TestSignThenVerify(t *testing.T) {
 		t.Fatalf("store holds %v, want %v", got, wantFiles)
 	}
 	for i, r := range res {
-		if !r.Created || r.Identity != Identity(testPrefix, pinned.Entries[i].Name) {
+		if !r.Created || r.Identity != Identity(testPrefix, pinned[i].Name) {
 			t.Errorf("result %d = %+v", i, r)
 		}
 	}
@@ -86,7 +86,7 @@ func TestSignThenVerify(t *testing.T) {
 	}
 
 	// One maintainer is not enough under the default policy.
-	rep, err := Verify(VerifyOptions{Store: store, Prefix: testPrefix, Keyring: kr, Now: verifyTime}, pinned.Entries)
+	rep, err := Verify(VerifyOptions{Store: store, Prefix: testPrefix, Keyring: kr, Now: verifyTime}, pinned)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestSignThenVerify(t *testing.T) {
 	if got := storeFiles(t, store); len(got) != 4 || !strings.HasSuffix(got[1], "/signature-2") {
 		t.Fatalf("after bob: %v", got)
 	}
-	rep, err = Verify(VerifyOptions{Store: store, Prefix: testPrefix, Keyring: kr, Now: verifyTime}, pinned.Entries)
+	rep, err = Verify(VerifyOptions{Store: store, Prefix: testPrefix, Keyring: kr, Now: verifyTime}, pinned)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestSignRefusesBuiltMismatch(t *testing.T) {
 		{
 			name:     "image not built",
 			built:    "1111111111111111111111111111111111111111111111111111111111111111 core-busybox\n",
-			wantFile: "digests/core.txt", wantLine: 2, wantInMsg: "core-make is pinned but missing",
+			wantFile: "digests/core.txt", wantLine: 2, wantInMsg: "core-make is pinned but was not built",
 		},
 		{
 			name:     "image built but not pinned",
@@ -211,7 +211,7 @@ func TestSignIgnoresForeignSignatureInPlace(t *testing.T) {
 	alice := newKey(t, "alice", "ed25519")
 	pinned := parseDigests(t, "digests/core.txt", coreDigests)
 	store := t.TempDir()
-	img := pinned.Entries[0]
+	img := pinned[0]
 	wrong := signWithKeyID(t, alice, 0, testPayload(t, Identity(testPrefix, "core-other"), img.Digest), signTime)
 	if _, err := lookaside.Add(store, Identity(testPrefix, img.Name), img.Digest, wrong); err != nil {
 		t.Fatal(err)

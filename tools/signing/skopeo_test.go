@@ -10,22 +10,36 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stagex/stagex-bazel/tools/signing/digestfile"
 	"github.com/stagex/stagex-bazel/tools/signing/trust"
 )
+
+// requireEnv, when set to 1 (e.g. `bazel test --test_env=STAGEX_REQUIRE_SKOPEO=1`
+// on CI, which installs skopeo and gnupg), turns the interop test's skip for
+// a missing skopeo or gpg into a failure, so that it cannot pass unrun.
+const requireEnv = "STAGEX_REQUIRE_SKOPEO"
+
+// lookTool finds a program on PATH, or skips the test (fails it when
+// requireEnv is set) naming the Debian package to install.
+func lookTool(t *testing.T, name, why string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := name + " is not on PATH (" + os.Getenv("PATH") + "); " + why
+	if os.Getenv(requireEnv) == "1" {
+		t.Fatal(msg + "; " + requireEnv + "=1 requires this test to run")
+	}
+	t.Skip(msg)
+	return ""
+}
 
 // TestSkopeoInterop checks that skopeo (containers/image with GPGME) accepts
 // a signature made by Sign and rejects a tampered one. It needs skopeo and
 // gpg on PATH (Debian: apt-get install skopeo gnupg).
 func TestSkopeoInterop(t *testing.T) {
-	skopeo, err := exec.LookPath("skopeo")
-	if err != nil {
-		t.Skip("skopeo is not on PATH; install it (Debian: apt-get install skopeo gnupg) to run this interop test")
-	}
-	gpg, err := exec.LookPath("gpg")
-	if err != nil {
-		t.Skip("gpg is not on PATH; skopeo verifies through GPGME, which needs it (Debian: apt-get install gnupg)")
-	}
+	skopeo := lookTool(t, "skopeo", "install it (Debian: apt-get install skopeo gnupg) to run this interop test")
+	gpg := lookTool(t, "gpg", "skopeo verifies through GPGME, which needs it (Debian: apt-get install gnupg)")
 	// gpg's socket paths must stay short, so the home lives in a short
 	// temporary directory rather than under t.TempDir's long name.
 	home, err := os.MkdirTemp("", "gpg")
@@ -64,9 +78,7 @@ func TestSkopeoInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(manifest)
-	pinned := &digestfile.File{Path: "interop.txt", Entries: []digestfile.Entry{
-		{Name: "core-interop", Stage: "core", Digest: "sha256:" + hex.EncodeToString(sum[:]), Line: 1},
-	}}
+	pinned := []Image{{Name: "core-interop", Stage: "core", Digest: "sha256:" + hex.EncodeToString(sum[:])}}
 	// Sign at the present time: gpg checks the signature against its own clock.
 	res, err := Sign(SignOptions{Key: key, Store: filepath.Join(work, "store"), Prefix: testPrefix}, pinned, nil)
 	if err != nil {

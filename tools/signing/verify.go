@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stagex/stagex-bazel/tools/signing/digestfile"
+	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/signing/payload"
 	"github.com/stagex/stagex-bazel/tools/signing/trust"
@@ -38,7 +38,7 @@ type Rejection struct {
 
 // ImageResult is the verdict for one image.
 type ImageResult struct {
-	Image    digestfile.Entry
+	Image    Image
 	Identity string
 	// Threshold is the number of distinct keys the policy asks for.
 	Threshold int
@@ -123,7 +123,7 @@ func (r *Report) String() string {
 // identity. The error is only for problems that stop verification itself
 // (e.g. an unreadable store); rejected signatures and failed images are in
 // the report.
-func Verify(opts VerifyOptions, images []digestfile.Entry) (*Report, error) {
+func Verify(opts VerifyOptions, images []Image) (*Report, error) {
 	if opts.Keyring == nil {
 		return nil, errors.New("no keyring to verify against")
 	}
@@ -149,12 +149,15 @@ func Verify(opts VerifyOptions, images []digestfile.Entry) (*Report, error) {
 	return rep, nil
 }
 
-func verifyImage(opts VerifyOptions, rule trust.Rule, img digestfile.Entry, now time.Time) (ImageResult, error) {
+func verifyImage(opts VerifyOptions, rule trust.Rule, img Image, now time.Time) (ImageResult, error) {
 	ref := Identity(opts.Prefix, img.Name)
 	res := ImageResult{Image: img, Identity: ref, Threshold: rule.Threshold}
 	sigs, err := lookaside.Read(opts.Store, ref, img.Digest)
 	if err != nil {
-		return res, err
+		if img.Line > 0 {
+			return res, diag.Errorf(img.File, img.Line, "%v", err)
+		}
+		return res, fmt.Errorf("%s: %v", img.Name, err)
 	}
 	seen := map[[sha256.Size]byte]string{}
 	counted := map[string]string{}

@@ -13,7 +13,6 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
-	"github.com/stagex/stagex-bazel/tools/signing/digestfile"
 	"github.com/stagex/stagex-bazel/tools/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/signing/payload"
 	"github.com/stagex/stagex-bazel/tools/signing/trust"
@@ -29,7 +28,7 @@ const (
 	revokeDelay = time.Hour
 )
 
-var testImg = digestfile.Entry{Name: testImage, Stage: "core", Digest: digestA}
+var testImg = Image{Name: testImage, Stage: "core", Digest: digestA}
 
 // verifyKeys holds the maintainers of the verification tests:
 //
@@ -328,7 +327,7 @@ func TestVerify(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rep, err := Verify(VerifyOptions{Store: store, Prefix: testPrefix, Keyring: vk.keyring, Now: verifyTime}, []digestfile.Entry{testImg})
+			rep, err := Verify(VerifyOptions{Store: store, Prefix: testPrefix, Keyring: vk.keyring, Now: verifyTime}, []Image{testImg})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -375,7 +374,7 @@ func TestVerifyPolicy(t *testing.T) {
 	_, kr := writeKeyring(t, ents)
 	fpr := func(n string) string { return trust.Fingerprint(ents[n]) }
 	store := t.TempDir()
-	images := []digestfile.Entry{
+	images := []Image{
 		{Name: "bootstrap-stage0", Stage: "bootstrap", Digest: digestA},
 		{Name: "core-busybox", Stage: "core", Digest: digestA},
 		{Name: "user-tool", Stage: "user", Digest: digestB},
@@ -445,7 +444,7 @@ func names(keys []trust.Key) string {
 
 func TestVerifyNoSignatures(t *testing.T) {
 	_, kr := writeKeyring(t, map[string]*openpgp.Entity{"alice": newKey(t, "alice", "ed25519"), "bob": newKey(t, "bob", "ed25519")})
-	rep, err := Verify(VerifyOptions{Store: t.TempDir(), Prefix: testPrefix, Keyring: kr, Now: verifyTime}, []digestfile.Entry{testImg})
+	rep, err := Verify(VerifyOptions{Store: t.TempDir(), Prefix: testPrefix, Keyring: kr, Now: verifyTime}, []Image{testImg})
 	if err != nil {
 		t.Fatal(err)
 	}

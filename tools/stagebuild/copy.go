@@ -151,3 +151,17 @@ func destFor(dest, srcBase string, intoDir bool) string {
 
 // isGlob reports whether a COPY source uses wildcards.
 func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// contextInfo describes a build context file with its permissions
+// normalised to 0755 when its owner may execute it and 0644 otherwise, the
+// two modes Git records. The bits on disk depend on the umask of whoever
+// checked the tree out or ran Bazel, which Bazel's cache keys do not see.
+type contextInfo struct{ fs.FileInfo }
+
+func (c contextInfo) Mode() fs.FileMode {
+	m := c.FileInfo.Mode()
+	if m&0o100 != 0 {
+		return m.Type() | 0o755
+	}
+	return m.Type() | 0o644
+}

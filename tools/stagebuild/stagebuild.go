@@ -12,6 +12,8 @@ package stagebuild
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -216,7 +218,30 @@ func (b *builder) mkdirInRoot(dir string) error {
 	if err != nil {
 		return err
 	}
-	return os.MkdirAll(host, 0o755)
+	return mkdirAll(host, 0o755)
+}
+
+// mkdirAll is os.MkdirAll giving the directories it creates exactly perm,
+// whatever the umask: the modes end up in the layer.
+func mkdirAll(dir string, perm os.FileMode) error {
+	if info, err := os.Stat(dir); err == nil {
+		if !info.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := mkdirAll(parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, perm); err != nil {
+		if info, serr := os.Stat(dir); serr == nil && info.IsDir() {
+			return nil
+		}
+		return err
+	}
+	return os.Chmod(dir, perm)
 }
 
 func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
@@ -424,7 +449,7 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 		default: // a directory: its contents go to dest
 			to = path.Join(dest, strings.TrimPrefix(p, clean+"/"))
 		}
-		entries = append(entries, copyEntry{src: b.o.Context[p], dest: to, info: info})
+		entries = append(entries, copyEntry{src: b.o.Context[p], dest: to, info: contextInfo{info}})
 	}
 	return entries, false, nil
 }
@@ -488,7 +513,13 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 		}
 		to := dest
 		if !info.IsDir() {
-			to = destFor(dest, filepath.Base(host), intoDir)
+			// A source that is a symbolic link was followed (as BuildKit
+			// does); the copy keeps the name the Containerfile gave.
+			name := filepath.Base(host)
+			if !isGlob(src) {
+				name = path.Base(src)
+			}
+			to = destFor(dest, name, intoDir)
 		} else if isGlob(src) {
 			to = path.Join(dest, filepath.Base(host))
 		}
@@ -525,17 +556,38 @@ func (b *builder) unpacked(layout string) (string, error) {
 	return root, nil
 }
 
+// unpackLayers applies layers in order onto root. Each layer file is
+// checked against the digest and size its manifest gives before anything
+// uses what it unpacked: a damaged or substituted blob stops the build.
 func unpackLayers(root string, layers []ociimage.Layer, owners map[string]layer.Owner) error {
 	for _, l := range layers {
-		f, err := os.Open(l.Path)
-		if err != nil {
+		if err := unpackLayer(root, l, owners); err != nil {
 			return err
 		}
-		err = layer.Apply(root, f, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners})
-		f.Close()
-		if err != nil {
-			return err
-		}
+	}
+	return nil
+}
+
+func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) error {
+	f, err := os.Open(l.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	r := io.TeeReader(f, h)
+	if err := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners}); err != nil {
+		return err
+	}
+	// Apply may stop reading at the end of the compressed stream.
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != l.Digest {
+		return fmt.Errorf("layer %s: the file %s has digest %s", l.Digest, l.Path, got)
+	}
+	if size, err := f.Seek(0, io.SeekCurrent); err == nil && size != l.Size {
+		return fmt.Errorf("layer %s: the file %s has %d bytes, the manifest says %d", l.Digest, l.Path, size, l.Size)
 	}
 	return nil
 }

@@ -79,6 +79,8 @@ type Target struct {
 	Context   map[string]string // label -> path in the context ("" when the label says it)
 	BuildArgs map[string]string
 	ImageName string // published name, "" for internal stages
+	// Platforms are package.toml's platforms, normalized (os/arch); the
+	// stage is built for the first one whatever platform was asked for.
 	Platforms []string
 }
 
@@ -100,6 +102,37 @@ type Source struct {
 // FetchDir is where a tree keeps pre-fetched sources: fetch/ beside its
 // packages directory.
 func (c Config) FetchDir() string { return path.Join(path.Dir(c.PackagesDir), "fetch") }
+
+// --- bootstrap chain (issue 5) ---
+
+// BootstrapStages are the packages that FROM and COPY --from reach through
+// the bootstrap toolchains rather than by their directory: the target
+// platform picks the chain that provides them.
+var BootstrapStages = []string{"stage0", "stage1", "stage2", "stage3"}
+
+// ToolchainsPackage is the Bazel package of the tree's bootstrap
+// toolchains: toolchains/ beside its packages directory ("//toolchains"
+// for this repository, "//fixtures/toolchains" for the test fixtures).
+func (c Config) ToolchainsPackage() string {
+	return "//" + strings.TrimPrefix(path.Join(path.Dir(c.PackagesDir), "toolchains"), "./")
+}
+
+// bootstrapLabel returns the label through which a reference to
+// stagex/bootstrap-<stage> resolves, //<tree>/toolchains:bootstrap-<stage>,
+// and whether ref is such a reference.
+func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
+	if ref.Kind != containerfile.PackageRef || ref.PkgStage != "bootstrap" {
+		return "", false
+	}
+	for _, s := range BootstrapStages {
+		if ref.PkgName == s {
+			return cfg.ToolchainsPackage() + ":bootstrap-" + s, true
+		}
+	}
+	return "", false
+}
+
+// --- end bootstrap chain ---
 
 // Dir translates the package in directory rel (relative to cfg.RepoRoot).
 // It returns nil, nil when rel holds no Containerfile.
@@ -133,6 +166,16 @@ func Dir(cfg Config, rel string) (*Package, error) {
 	args := spec.BuildArgs()
 
 	opts := containerfile.Options{BuildArgs: args}
+	// The platforms the package pins, normalized (i386 -> 386, ...): the
+	// stagex_stage transition maps them to //platforms targets.
+	var platforms []string
+	for _, pl := range spec.Platforms {
+		p, err := containerfile.ParsePlatform(pl)
+		if err != nil {
+			return nil, diag.Errorf(tomlName, 0, "%v", err)
+		}
+		platforms = append(platforms, p.String())
+	}
 	if len(spec.Platforms) > 0 {
 		p, err := containerfile.ParsePlatform(spec.Platforms[0])
 		if err != nil {
@@ -189,7 +232,7 @@ func Dir(cfg Config, rel string) (*Package, error) {
 			Sources:   map[string]string{},
 			Context:   map[string]string{},
 			BuildArgs: args,
-			Platforms: spec.Platforms,
+			Platforms: platforms,
 		}
 		if published[s.Name] {
 			t.ImageName = imageName(spec, s.Name)
@@ -334,6 +377,14 @@ func refLabel(cfg Config, ref containerfile.Ref, names []string) (label, key str
 		return ":" + names[ref.Stage], "", nil
 	case containerfile.PackageRef:
 		rel := path.Join(cfg.PackagesDir, ref.PkgStage, ref.PkgName)
+		// A bootstrap stage comes from the target platform's chain; the
+		// package, when this tree has it, is still an edge of the graph.
+		if label, ok := bootstrapLabel(cfg, ref); ok {
+			if _, err := os.Stat(filepath.Join(cfg.RepoRoot, filepath.FromSlash(rel), "Containerfile")); err != nil {
+				rel = ""
+			}
+			return label, rel, nil
+		}
 		if _, err := os.Stat(filepath.Join(cfg.RepoRoot, filepath.FromSlash(rel), "Containerfile")); err != nil {
 			return "", "", fmt.Errorf("%s names package %s, but %s/Containerfile does not exist", ref.Raw, ref.PkgStage+"/"+ref.PkgName, rel)
 		}

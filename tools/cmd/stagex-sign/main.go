@@ -4,11 +4,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/stagex/stagex-bazel/tools/signing/cli"
 )
 
 func main() {
+	if err := cli.EnterWorkingDirectory(); err != nil {
+		fmt.Fprintf(os.Stderr, "stagex-sign: %v\n", err)
+		os.Exit(cli.ExitFailed)
+	}
 	os.Exit(cli.Sign(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -112,7 +112,7 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 			NonEmptyAttrs: map[string]bool{"containerfile": true, "stage": true},
 			MergeableAttrs: map[string]bool{
 				"base": true, "build_args": true, "containerfile": true, "context": true,
-				"image_name": true, "images": true, "sources": true, "stage": true,
+				"image_name": true, "images": true, "platforms": true, "sources": true, "stage": true,
 			},
 		},
 		"stagex_digest_test": {
@@ -199,6 +199,10 @@ func stageRule(t translate.Target) *rule.Rule {
 	}
 	if len(t.BuildArgs) > 0 {
 		r.SetAttr("build_args", t.BuildArgs)
+	}
+	if len(t.Platforms) > 0 {
+		// Pinned packages build for their platform (issue 5's transition).
+		r.SetAttr("platforms", t.Platforms)
 	}
 	if t.ImageName != "" {
 		// Published images are what other packages and modules use.

@@ -79,36 +79,72 @@ func NewKeyring(keys []Key) (*Keyring, error) {
 // armored public key ("PGP PUBLIC KEY BLOCK"); secret keys are refused.
 // Other files are ignored.
 func LoadKeyring(dir string) (*Keyring, error) {
+	return LoadKeys(dir)
+}
+
+// LoadKeys builds a keyring from paths, each either a directory (every
+// "*.asc" file in it, as LoadKeyring reads) or a single armored public key
+// file. The maintainer's name is the file name without ".asc". At least one
+// key must be found.
+func LoadKeys(paths ...string) (*Keyring, error) {
+	var keys []Key
+	for _, path := range paths {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		files := []string{path}
+		if st.IsDir() {
+			if files, err = keyFiles(path); err != nil {
+				return nil, err
+			}
+		}
+		for _, f := range files {
+			k, err := readKey(f)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, diag.Errorf(strings.Join(paths, ", "), 0, "no maintainer keys (*.asc files) found")
+	}
+	return NewKeyring(keys)
+}
+
+// keyFiles lists the "*.asc" files in dir, skipping hidden ones.
+func keyFiles(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	var keys []Key
+	var files []string
 	for _, de := range ents {
 		name := de.Name()
 		if de.IsDir() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".asc") {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		e, err := ParsePublicKey(p, data)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, Key{
-			Name:        strings.TrimSuffix(name, ".asc"),
-			Fingerprint: Fingerprint(e),
-			File:        p,
-			Entity:      e,
-		})
+		files = append(files, filepath.Join(dir, name))
 	}
-	if len(keys) == 0 {
-		return nil, diag.Errorf(dir, 0, "no maintainer keys (*.asc files) found")
+	return files, nil
+}
+
+func readKey(path string) (Key, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Key{}, err
 	}
-	return NewKeyring(keys)
+	e, err := ParsePublicKey(path, data)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{
+		Name:        strings.TrimSuffix(filepath.Base(path), ".asc"),
+		Fingerprint: Fingerprint(e),
+		File:        path,
+		Entity:      e,
+	}, nil
 }
 
 // ParsePublicKey reads one armored public key; file names the source in

@@ -117,6 +117,52 @@ func TestLoadKeyringErrors(t *testing.T) {
 	}
 }
 
+func TestLoadKeys(t *testing.T) {
+	alice, bob, carol := newKey(t, "alice"), newKey(t, "bob"), newKey(t, "carol")
+	dir := writeFiles(t, map[string][]byte{
+		"alice.asc": armorKey(t, alice, false),
+		"bob.asc":   armorKey(t, bob, false),
+	})
+	other := writeFiles(t, map[string][]byte{"carol.asc": armorKey(t, carol, false)})
+	carolFile := filepath.Join(other, "carol.asc")
+	empty := t.TempDir()
+	tests := []struct {
+		name    string
+		paths   []string
+		want    string // key names, comma-separated
+		wantErr string
+	}{
+		{"directory", []string{dir}, "alice,bob", ""},
+		{"single files", []string{filepath.Join(dir, "bob.asc"), carolFile}, "bob,carol", ""},
+		{"directory and file", []string{dir, carolFile}, "alice,bob,carol", ""},
+		{"empty directory plus a file", []string{empty, carolFile}, "carol", ""},
+		{"only an empty directory", []string{empty}, "", "no maintainer keys"},
+		{"a key given twice", []string{dir, filepath.Join(dir, "alice.asc")}, "", "is in both"},
+		{"missing path", []string{filepath.Join(empty, "nope.asc")}, "", "no such file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kr, err := LoadKeys(tc.paths...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, k := range kr.Keys {
+				names = append(names, k.Name)
+			}
+			if got := strings.Join(names, ","); got != tc.want {
+				t.Errorf("keys %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestNormalizeFingerprint(t *testing.T) {
 	const f = "0123456789ABCDEF0123456789ABCDEF01234567"
 	for _, in := range []string{f, strings.ToLower(f), "0x" + f, "0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567"} {

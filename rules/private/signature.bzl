@@ -1,0 +1,114 @@
+"""stagex_signature_test: fails unless images carry enough maintainer signatures."""
+
+load(":providers.bzl", "StagexImageInfo")
+
+def _shell_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+def _store_root(ctx):
+    """Returns the store's root directory, relative to the runfiles directory."""
+    files = ctx.files.store
+    if len(files) == 1 and files[0].is_directory:
+        return files[0].short_path
+    label = ctx.attr.store.label
+    root = label.package
+    if label.workspace_name:
+        # Files of other repositories sit beside the main one in runfiles.
+        root = "../" + label.workspace_name + ("/" + root if root else "")
+    if not root:
+        root = "."
+    for f in files:
+        if not f.short_path.startswith(root + "/") and root != ".":
+            fail("%s: store file %s lies outside the store's root %s (the package of %s)" % (ctx.label, f.short_path, root, label))
+    return root
+
+def _signature_test_impl(ctx):
+    if not ctx.attr.images and not ctx.files.pins:
+        fail("%s: give the images to verify in images or pins" % ctx.label)
+    args = ["--store", _store_root(ctx), "--repository-prefix", ctx.attr.repository_prefix]
+    for f in ctx.files.keyring:
+        if not f.basename.endswith(".asc"):
+            fail("%s: keyring file %s is not an armored public key (<maintainer>.asc)" % (ctx.label, f.short_path))
+        args += ["--keyring", f.short_path]
+    if ctx.file.policy:
+        args += ["--policy", ctx.file.policy.short_path]
+    for f in ctx.files.pins:
+        args += ["--digests", f.short_path]
+    layouts = []
+    for target in ctx.attr.images:
+        image = target[StagexImageInfo]
+        if not image.image_name:
+            fail("%s: %s is not a published image (it has no image_name)" % (ctx.label, target.label))
+        args += ["--layout", "%s=%s" % (image.image_name, image.layout.short_path)]
+        layouts.append(image.layout)
+
+    tool = ctx.executable._verify
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(
+        output = script,
+        is_executable = True,
+        content = "\n".join([
+            "#!/bin/sh",
+            "# Written by stagex_signature_test %s." % ctx.label,
+            "# Paths are relative to the runfiles directory the test starts in, so",
+            "# stagex-verify must not move to where `bazel run` was started.",
+            "unset BUILD_WORKING_DIRECTORY",
+            "exec %s %s \"$@\"" % (_shell_quote(tool.short_path), " ".join([_shell_quote(a) for a in args])),
+            "",
+        ]),
+    )
+    runfiles = ctx.runfiles(files = ctx.files.keyring + ctx.files.pins + ctx.files.store + layouts + ([ctx.file.policy] if ctx.file.policy else []))
+    runfiles = runfiles.merge(ctx.attr._verify[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+stagex_signature_test = rule(
+    implementation = _signature_test_impl,
+    test = True,
+    doc = """Passes only when every image carries valid signatures by at least the policy's threshold of distinct maintainer keys.
+
+The images are those pinned in `pins` and those built by `images`; an image in
+both must have been built with its pinned digest. Each signature is a
+containers "simple signing" signature in the lookaside `store`
+(`<store>/<repository_prefix>/<image>@sha256=<hex>/signature-<n>`) over the
+identity `<repository_prefix>/<image>` and the exact manifest digest. Only
+signatures by keys in `keyring` that the `policy` lets count for the image's
+stage count, each key once. The test log names, per image, the keys that
+signed, the keys missing, and every signature that did not count and why.
+
+The test runs `stagex-verify`; arguments given with `--test_arg` (or `args`)
+are passed on to it after the rule's own.""",
+    attrs = {
+        "images": attr.label_list(
+            doc = "Published images (`stagex_stage` targets with an `image_name`) whose built digests must be signed. Building them is part of the test.",
+            providers = [StagexImageInfo],
+        ),
+        "keyring": attr.label_list(
+            doc = "The maintainers' armored public keys, one `<maintainer>.asc` file each (usually `//keys`). Secret keys are refused; no key at all fails the test.",
+            # Any files, so that a keyring still without keys is a test
+            # failure rather than an analysis error; the rule checks names.
+            allow_files = True,
+        ),
+        "pins": attr.label_list(
+            doc = "Pin files (`//digests:<stage>.txt`) whose every image must be signed; its signatures are checked without building it.",
+            allow_files = [".txt"],
+        ),
+        "policy": attr.label(
+            doc = "The policy file (TOML: `threshold`, `keys`, `[stage.<name>]`); without one, 2 distinct keys of the keyring must sign.",
+            allow_single_file = [".toml"],
+        ),
+        "repository_prefix": attr.string(
+            doc = "The repository prefix of the signed identities.",
+            default = "stagex",
+        ),
+        "store": attr.label(
+            doc = "The signature store: a filegroup of the signature files declared in the store's root package (e.g. `//signatures`), or one directory.",
+            allow_files = True,
+            mandatory = True,
+        ),
+        "_verify": attr.label(
+            default = "//tools/cmd/stagex-verify",
+            executable = True,
+            cfg = "exec",
+        ),
+    },
+)

@@ -1,0 +1,148 @@
+// Package gzipcmp compares gzip settings for layer writing. Each setting
+// compresses a tar stream the way tools/layer writes layers: the
+// uncompressed bytes go through sha256 (the diff ID) while they are
+// compressed, and the compressed bytes through another sha256 (the
+// digest). A setting is usable for layers only if its output depends on
+// nothing but the input bytes: not on how the input is cut into writes,
+// nor on the number of processors or goroutine timing.
+package gzipcmp
+
+import (
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/pgzip"
+)
+
+// Setting is one way to compress.
+type Setting struct {
+	Name string
+	// Kind is "pgzip" (github.com/klauspost/pgzip, blocks compressed in
+	// parallel), "kgzip" (github.com/klauspost/compress/gzip, one
+	// stream) or "stdlib" (compress/gzip).
+	Kind  string
+	Level int
+	// BlockSize and Blocks are pgzip's SetConcurrency arguments.
+	BlockSize, Blocks int
+}
+
+// Settings are the candidates measured. The first is what tools/layer
+// uses today.
+var Settings = []Setting{
+	{Name: "pgzip-l1-1MiB-x4", Kind: "pgzip", Level: 1, BlockSize: 1 << 20, Blocks: 4},
+	{Name: "pgzip-l1-1MiB-x16", Kind: "pgzip", Level: 1, BlockSize: 1 << 20, Blocks: 16},
+	{Name: "pgzip-l1-256KiB-x16", Kind: "pgzip", Level: 1, BlockSize: 256 << 10, Blocks: 16},
+	{Name: "pgzip-l1-4MiB-x4", Kind: "pgzip", Level: 1, BlockSize: 4 << 20, Blocks: 4},
+	{Name: "pgzip-l1-8MiB-x2", Kind: "pgzip", Level: 1, BlockSize: 8 << 20, Blocks: 2},
+	{Name: "pgzip-l2-1MiB-x4", Kind: "pgzip", Level: 2, BlockSize: 1 << 20, Blocks: 4},
+	{Name: "pgzip-huffman-1MiB-x4", Kind: "pgzip", Level: pgzip.HuffmanOnly, BlockSize: 1 << 20, Blocks: 4},
+	{Name: "kgzip-l1", Kind: "kgzip", Level: 1},
+	{Name: "stdlib-l1", Kind: "stdlib", Level: 1},
+}
+
+// Result is one compression of one input.
+type Result struct {
+	Setting
+	In, Out        int64
+	Time           time.Duration
+	Digest, DiffID string
+}
+
+type counter struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.h.Write(p)
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// newWriter returns a gzip writer of setting s to w, with the fixed header
+// tools/layer writes (no name, time 0, OS unknown).
+func newWriter(s Setting, w io.Writer) (io.WriteCloser, error) {
+	switch s.Kind {
+	case "pgzip":
+		z, err := pgzip.NewWriterLevel(w, s.Level)
+		if err != nil {
+			return nil, err
+		}
+		z.ModTime, z.OS = time.Unix(0, 0), 255
+		if err := z.SetConcurrency(s.BlockSize, s.Blocks); err != nil {
+			return nil, err
+		}
+		return z, nil
+	case "kgzip":
+		z, err := kgzip.NewWriterLevel(w, s.Level)
+		if err != nil {
+			return nil, err
+		}
+		z.ModTime, z.OS = time.Unix(0, 0), 255
+		return z, nil
+	case "stdlib":
+		z, err := gzip.NewWriterLevel(w, s.Level)
+		if err != nil {
+			return nil, err
+		}
+		z.ModTime, z.OS = time.Unix(0, 0), 255
+		return z, nil
+	}
+	return nil, fmt.Errorf("setting %s: unknown kind %q", s.Name, s.Kind)
+}
+
+// Run compresses data with s, handing it over in writes of chunk bytes,
+// and returns the sizes, the time taken and both digests.
+func Run(data []byte, s Setting, chunk int) (Result, error) {
+	r := Result{Setting: s, In: int64(len(data))}
+	out := &counter{h: sha256.New()}
+	diffID := sha256.New()
+	start := time.Now()
+	z, err := newWriter(s, out)
+	if err != nil {
+		return r, err
+	}
+	w := io.MultiWriter(diffID, z)
+	for off := 0; off < len(data); off += chunk {
+		if _, err := w.Write(data[off:min(off+chunk, len(data))]); err != nil {
+			return r, err
+		}
+	}
+	if err := z.Close(); err != nil {
+		return r, err
+	}
+	r.Time = time.Since(start)
+	r.Out = out.n
+	r.Digest = "sha256:" + hex.EncodeToString(out.h.Sum(nil))
+	r.DiffID = "sha256:" + hex.EncodeToString(diffID.Sum(nil))
+	return r, nil
+}
+
+// Compress returns data compressed with s, for checking the output.
+func Compress(data []byte, s Setting) ([]byte, error) {
+	var b bytesBuffer
+	z, err := newWriter(s, &b)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := z.Write(data); err != nil {
+		return nil, err
+	}
+	if err := z.Close(); err != nil {
+		return nil, err
+	}
+	return b.b, nil
+}
+
+type bytesBuffer struct{ b []byte }
+
+func (b *bytesBuffer) Write(p []byte) (int, error) {
+	b.b = append(b.b, p...)
+	return len(p), nil
+}

@@ -1,0 +1,148 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServesDistributionAPI(t *testing.T) {
+	s, err := Start(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Host(), "127.0.0.1:") || s.URL() != "http://"+s.Host() {
+		t.Errorf("Host() = %q, URL() = %q; expected 127.0.0.1:<port> and its http URL", s.Host(), s.URL())
+	}
+	resp, err := http.Get(s.URL() + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /v2/: %s, expected 200", resp.Status)
+	}
+	resp, err = http.Get(s.URL() + "/v2/stagex/none/manifests/latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET a missing manifest: %s, expected 404", resp.Status)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Error("Done is not closed after Close")
+	}
+	if _, err := http.Get(s.URL() + "/v2/"); err == nil {
+		t.Error("the registry still answers after Close")
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:0", true},
+		{"127.0.0.2:0", true},
+		{"localhost:0", true},
+		{"[::1]:0", true},
+		{"0.0.0.0:0", false},
+		{":0", false},
+		{"192.0.2.1:5000", false},
+		{"registry.example:5000", false},
+		{"127.0.0.1", false},
+	} {
+		err := checkLoopback(tc.addr)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkLoopback(%q) = %v; expected ok=%v", tc.addr, err, tc.ok)
+		}
+		if !tc.ok {
+			if s, err := Start(Options{Addr: tc.addr}); err == nil {
+				s.Close()
+				t.Errorf("Start(%q) listened; expected a refusal", tc.addr)
+			}
+		}
+	}
+}
+
+func TestRequestLog(t *testing.T) {
+	var log bytes.Buffer
+	s, err := Start(Options{Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.URL() + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	s.Close()
+	if !strings.Contains(log.String(), "GET /v2/") {
+		t.Errorf("request log %q does not show GET /v2/", log.String())
+	}
+}
+
+func TestCommand(t *testing.T) {
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan int)
+	go func() { done <- Command(ctx, []string{"--addr-file", addrFile}, &stdout, &stderr) }()
+
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			addr = strings.TrimSpace(string(b))
+			break
+		}
+	}
+	if addr == "" {
+		cancel()
+		t.Fatalf("no address file after 10s; stderr: %s", stderr.String())
+	}
+	resp, err := http.Get("http://" + addr + "/v2/")
+	if err != nil {
+		t.Fatalf("the address %s from the file does not answer: %v", addr, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit code %d after interruption, expected 0; stderr: %s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Command did not return within 10s of its context ending")
+	}
+	if got := strings.TrimSpace(stdout.String()); got != addr {
+		t.Errorf("stdout %q, expected the address %q", got, addr)
+	}
+}
+
+func TestCommandUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--addr", "0.0.0.0:0"},
+		{"extra"},
+		{"--no-such-flag"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := Command(context.Background(), args, &stdout, &stderr)
+		if code == 0 {
+			t.Errorf("Command(%q) = 0; expected a failure", args)
+		}
+		if stderr.Len() == 0 {
+			t.Errorf("Command(%q) printed no reason", args)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Reproducibility check: builds the fixture images from scratch twice under
+# different conditions and shows that every image digest (and every byte of
+# every image layout) is the same; then builds them a third time from a
+# checkout at yet another path that shares only a --disk_cache with the
+# first build, and reports how many actions came from that cache.
+#
+#   tools/repro.sh [--work DIR] [--keep] [--jobs N] [TARGET_PATTERN...]
+#
+# Default patterns: //fixtures/... . DIR (default: <checkout>/../stagex-repro)
+# is wiped and must not be under /tmp: Bazel's sandbox mounts an empty /tmp
+# over it. The script copies the working tree (tracked and untracked files
+# that are not ignored, plus the machine's .bazelrc.offline), so uncommitted
+# changes are part of the check.
+#
+# What differs between build A and build B:
+#   - checkout path       DIR/a/stagex      vs DIR/b/some/deeper/path/checkout
+#   - output base         DIR/ob-a          vs DIR/ob-b (separate servers, no
+#                                              shared cache of any kind)
+#   - umask (checkout and Bazel server)  022 vs 077, so files on disk are
+#     0644/0755 in A and 0600/0700 in B
+#   - TMPDIR              DIR/tmp-a         vs DIR/tmp-b
+#   - locale              LANG=C.UTF-8 LC_ALL=C vs LANG=fr_FR.UTF-8
+#                         LC_ALL=fr_FR.UTF-8
+#   - time zone           TZ=UTC            vs TZ=Pacific/Kiritimati (UTC+14)
+#   - parallelism         --jobs=N          vs --jobs=1
+#   - wall clock          B starts after A has finished (minutes later).
+#     No fake clock: faketime is not installed here, and a time namespace
+#     (unshare --time) shifts only the monotonic and boot clocks, not the
+#     wall clock. The runner clamps every time it writes to
+#     SOURCE_DATE_EPOCH=1 whatever the clock says.
+# Build C: checkout DIR/c/elsewhere/x, output base DIR/ob-c, same
+# --disk_cache as A. Its processes must all be disk cache hits (or internal).
+#
+# Output: a report on stdout and in DIR/report.txt; exit status 1 when a
+# digest differs or C missed the cache for a StagexStage action.
+set -euo pipefail
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 2
+}
+
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+work="$(dirname "$root")/stagex-repro"
+keep=0
+jobs=$(nproc)
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --work) work=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --jobs) jobs=$2; shift 2 ;;
+    -h|--help) usage ;;
+    -*) echo "repro: unknown option $1" >&2; usage ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=(//fixtures/...)
+
+work=$(realpath -m "$work")
+case "$work/" in
+  /tmp/*) echo "repro: $work is under /tmp, which Bazel's sandbox hides; choose another --work" >&2; exit 2 ;;
+  "$root"/*) echo "repro: $work is inside the checkout; choose a directory outside it" >&2; exit 2 ;;
+esac
+if [ -e "$work" ] && [ ! -e "$work/.stagex-repro" ]; then
+  echo "repro: $work exists and was not made by this script; refusing to wipe it" >&2
+  exit 2
+fi
+
+servers=()
+cleanup() {
+  # Stop only the Bazel servers this script started, each by its output base.
+  for ob in "${servers[@]}"; do
+    bazel --output_base="$ob" shutdown >/dev/null 2>&1 || true
+  done
+  if [ "$keep" = 0 ]; then
+    rm -rf "$work/ob-a" "$work/ob-b" "$work/ob-c" "$work/a" "$work/b" "$work/c" "$work/tmp-a" "$work/tmp-b" "$work/tmp-c"
+  fi
+}
+trap cleanup EXIT
+
+if [ -e "$work" ]; then
+  # Output bases hold read-only trees.
+  chmod -R u+w "$work" 2>/dev/null || true
+  rm -rf "$work"
+fi
+mkdir -p "$work"
+touch "$work/.stagex-repro"
+report="$work/report.txt"
+: >"$report"
+say() { echo "$*" | tee -a "$report"; }
+
+# copy_tree DEST UMASK: the working tree as a fresh checkout made under
+# UMASK would be (modes from the umask, not from the source tree).
+copy_tree() {
+  local dest=$1 mask=$2
+  mkdir -p "$dest"
+  (cd "$root" && git ls-files -z -co --exclude-standard) |
+    tar -C "$root" --null --ignore-failed-read -T - -cf - 2>/dev/null |
+    (umask "$mask" && tar -C "$dest" --no-same-permissions --no-same-owner -xf -)
+  if [ -f "$root/.bazelrc.offline" ]; then
+    cp "$root/.bazelrc.offline" "$dest/"
+  fi
+}
+
+# build NAME TREE UMASK LANG LC_ALL TZ BAZEL_FLAGS...: a cold `bazel test`
+# of the targets (the digest tests compare with the pins) in its own
+# output base; writes DIR/NAME.log, DIR/NAME.digests and DIR/NAME.files.
+build() {
+  local name=$1 tree=$2 mask=$3 lang=$4 lcall=$5 tz=$6
+  shift 6
+  local ob="$work/ob-$name" tmp="$work/tmp-$name" start end status=0
+  mkdir -p "$tmp"
+  servers+=("$ob")
+  start=$(date +%s.%N)
+  (
+    cd "$tree"
+    umask "$mask"
+    export TMPDIR="$tmp" LANG="$lang" LC_ALL="$lcall" TZ="$tz"
+    bazel --output_base="$ob" test --test_output=errors "$@" "${targets[@]}"
+  ) >"$work/$name.log" 2>&1 || status=$?
+  end=$(date +%s.%N)
+  say "build $name: exit $status in $(awk "BEGIN {printf \"%.2f\", $end - $start}") s ($(grep -E '^INFO: [0-9]+ processes' "$work/$name.log" | tail -1 | sed 's/^INFO: //'))"
+  if [ "$status" != 0 ]; then
+    tail -30 "$work/$name.log" >&2
+    say "build $name failed; see $work/$name.log"
+    exit 1
+  fi
+  local bin
+  bin=$(cd "$tree" && bazel --output_base="$ob" info bazel-bin 2>/dev/null)
+  (cd "$bin" && find . -name '*.digest' -type f | LC_ALL=C sort | while read -r f; do
+    echo "${f#./} $(cat "$f")"
+  done) >"$work/$name.digests"
+  (cd "$bin" && find . -path '*.oci/*' -type f -print0 | xargs -0 -r sha256sum | LC_ALL=C sort -k2) >"$work/$name.files"
+}
+
+# cache_stats NAME: per mnemonic, spawns and disk cache hits, from the
+# execution log of build NAME.
+cache_stats() {
+  local log="$work/$1.exec.json"
+  if ! command -v jq >/dev/null; then
+    echo "(jq is not installed: no per-mnemonic figures)"
+    return
+  fi
+  jq -r '[.mnemonic, (.remoteCacheHit // false)] | @tsv' "$log" |
+    awk -F'\t' '{n[$1]++; if ($2 == "true") h[$1]++} END {for (m in n) printf "  %-22s %4d spawns, %4d disk cache hits (%.0f%%)\n", m, n[m], h[m], 100 * h[m] / n[m]}' |
+    LC_ALL=C sort
+}
+
+say "repro: checkout $root, targets ${targets[*]}, work $work"
+say "repro: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD || echo ' + uncommitted changes')"
+
+copy_tree "$work/a/stagex" 022
+copy_tree "$work/b/some/deeper/path/checkout" 077
+copy_tree "$work/c/elsewhere/x" 022
+
+build a "$work/a/stagex" 022 C.UTF-8 C UTC \
+  --jobs="$jobs" --disk_cache="$work/disk-cache" --execution_log_json_file="$work/a.exec.json"
+
+# A no-op build right after, with the warm server.
+start=$(date +%s.%N)
+(cd "$work/a/stagex" && bazel --output_base="$work/ob-a" build "${targets[@]}") >"$work/a-noop.log" 2>&1
+end=$(date +%s.%N)
+say "no-op rebuild of A (warm server): $(awk "BEGIN {printf \"%.2f\", $end - $start}") s"
+
+build b "$work/b/some/deeper/path/checkout" 077 fr_FR.UTF-8 fr_FR.UTF-8 Pacific/Kiritimati \
+  --jobs=1
+
+build c "$work/c/elsewhere/x" 022 C.UTF-8 C UTC \
+  --jobs="$jobs" --disk_cache="$work/disk-cache" --execution_log_json_file="$work/c.exec.json"
+
+fail=0
+say ""
+say "image digests (A):"
+sed 's/^/  /' "$work/a.digests" | tee -a "$report"
+if [ ! -s "$work/a.digests" ]; then
+  say "no image was built"
+  fail=1
+fi
+for other in b c; do
+  if diff -u "$work/a.digests" "$work/$other.digests" >"$work/a-$other.diff" &&
+     diff -u "$work/a.files" "$work/$other.files" >>"$work/a-$other.diff"; then
+    say "A and ${other^^}: identical ($(wc -l <"$work/a.digests") digests, $(wc -l <"$work/a.files") layout files)"
+  else
+    say "A and ${other^^} DIFFER: see $work/a-$other.diff"
+    fail=1
+  fi
+done
+
+say ""
+say "build A, spawns per mnemonic (disk cache empty at start):"
+cache_stats a | tee -a "$report"
+say "build C, spawns per mnemonic (disk cache filled by A):"
+cache_stats c | tee -a "$report"
+line=$(grep -E '^INFO: [0-9]+ processes' "$work/c.log" | tail -1 || true)
+total=$(echo "$line" | sed -nE 's/^INFO: ([0-9]+) processes.*/\1/p')
+hits=$(echo "$line" | sed -nE 's/.* ([0-9]+) disk cache hit.*/\1/p')
+internal=$(echo "$line" | sed -nE 's/.* ([0-9]+) internal.*/\1/p')
+total=${total:-0} hits=${hits:-0} internal=${internal:-0}
+if [ $((total - internal)) -gt 0 ]; then
+  say "build C: $hits of $((total - internal)) non-internal processes were disk cache hits ($((100 * hits / (total - internal)))%)"
+fi
+if command -v jq >/dev/null; then
+  miss=$(jq -r 'select(.mnemonic == "StagexStage" and (.remoteCacheHit // false) == false) | .targetLabel // "?"' "$work/c.exec.json")
+  if [ -n "$miss" ]; then
+    say "StagexStage actions C ran instead of taking from the cache:"
+    echo "$miss" | sed 's/^/  /' | tee -a "$report"
+    fail=1
+  fi
+fi
+say ""
+if [ "$fail" = 0 ]; then
+  say "repro: OK"
+else
+  say "repro: FAILED"
+fi
+exit "$fail"

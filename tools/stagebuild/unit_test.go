@@ -1,0 +1,204 @@
+package stagebuild
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestResolveInRoot(t *testing.T) {
+	root := t.TempDir()
+	tree{
+		"usr/lib/f":      {data: "f", mode: 0o644},
+		"lib":            {link: "usr/lib"},
+		"abs":            {link: "/usr/lib"},
+		"up":             {link: "../../../.."},
+		"host":           {link: "/etc"},
+		"usr/lib/loop":   {link: "loop2"},
+		"usr/lib/loop2":  {link: "loop"},
+		"usr/lib/parent": {link: ".."},
+	}.materialize(t, root)
+	for _, tt := range []struct {
+		in, want, err string
+	}{
+		{in: "/usr/lib/f", want: "usr/lib/f"},
+		{in: "usr/lib/f", want: "usr/lib/f"},
+		{in: "/lib/f", want: "usr/lib/f"},
+		{in: "/abs/f", want: "usr/lib/f"},
+		{in: "/up/usr/lib/f", want: "usr/lib/f"},
+		{in: "/../../usr/lib/f", want: "usr/lib/f"},
+		{in: "/host/passwd", want: "etc/passwd"}, // the root's /etc, not the host's
+		{in: "/lib/parent/lib/f", want: "usr/lib/f"},
+		{in: "/lib/missing/x/y", want: "usr/lib/missing/x/y"},
+		{in: "/", want: ""},
+		{in: "/lib/loop/x", err: "too many levels of symbolic links"},
+	} {
+		got, err := resolveInRoot(root, tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("resolveInRoot(%q) = %q, %v; want error %q", tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if want := filepath.Join(root, tt.want); err != nil || got != want {
+			t.Errorf("resolveInRoot(%q) = %q, %v; want %q", tt.in, got, err, want)
+		}
+	}
+}
+
+func TestRebase(t *testing.T) {
+	for _, tt := range []struct{ dest, name, want string }{
+		{"/x", "a/b", "x/a/b"},
+		{"/x/", "a/", "x/a/"},
+		{"/x", "/abs/f", "x/abs/f"},
+		{"/x", "./a", "x/a"},
+		{"/", "a", "a"},
+		{"/x", "../a", "x/../a"}, // left for Apply to reject
+		{"/x", "a/../../b", "x/a/../../b"},
+	} {
+		if got := rebase(tt.dest, tt.name); got != tt.want {
+			t.Errorf("rebase(%q, %q) = %q, want %q", tt.dest, tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestTail(t *testing.T) {
+	for _, tt := range []struct {
+		n      int
+		writes []string
+		want   string
+	}{
+		{3, nil, "    (no output)"},
+		{3, []string{"a\nb\n"}, "    a\n    b"},
+		{2, []string{"a\nb\nc\nd\n"}, "    c\n    d"},
+		{2, []string{"a\nb", "c\nd"}, "    a\n    bc\n    d"}, // n whole lines and the unfinished one
+		{1, []string{"one\ntwo\nthr", "ee"}, "    two\n    three"},
+	} {
+		tl := newTail(tt.n)
+		for _, w := range tt.writes {
+			io.WriteString(tl, w)
+		}
+		if got := tl.String(); got != tt.want {
+			t.Errorf("tail(%d) of %q = %q, want %q", tt.n, tt.writes, got, tt.want)
+		}
+	}
+}
+
+func TestRunEnv(t *testing.T) {
+	for _, tt := range []struct {
+		in, want []string
+	}{
+		{nil, []string{"LANG=C.UTF-8", "LC_ALL=C", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SOURCE_DATE_EPOCH=1", "TZ=UTC"}},
+		{[]string{"PATH=/bin", "TZ=Europe/Paris", "SOURCE_DATE_EPOCH=5", "A=1"},
+			[]string{"A=1", "LANG=C.UTF-8", "LC_ALL=C", "PATH=/bin", "SOURCE_DATE_EPOCH=1", "TZ=UTC"}},
+	} {
+		if got := runEnv(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("runEnv(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	dir := t.TempDir()
+	params := filepath.Join(dir, "params")
+	if err := os.WriteFile(params, []byte("--stage\npackage\n--context\nsrc/a.txt=/x/a\n--build-arg\nV=1 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args, err := ExpandParams([]string{"--containerfile", "C", "@" + params, "--out", "o.oci", "--image", "stagex/core-x=dir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := ParseArgs(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Containerfile != "C" || o.Stage != "package" || o.Out != "o.oci" || o.Platform != "linux/amd64" ||
+		o.Context["src/a.txt"] != "/x/a" || o.BuildArgs["V"] != "1 2" || o.Images["stagex/core-x"] != "dir" {
+		t.Errorf("ParseArgs(%q) = %+v", args, o)
+	}
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--stage", "s", "--out", "o"}, "--containerfile is required"},
+		{[]string{"--containerfile", "c", "--out", "o"}, "--stage is required"},
+		{[]string{"--containerfile", "c", "--stage", "s"}, "--out is required"},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--context", "novalue"}, "expected KEY=VALUE"},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--build-arg", "A=1", "--build-arg", "A=2"}, "A given twice"},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "extra"}, "unexpected arguments"},
+	} {
+		if _, err := ParseArgs(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("ParseArgs(%q) error = %v, want %q", tt.args, err, tt.err)
+		}
+	}
+	if _, err := ExpandParams([]string{"@" + filepath.Join(dir, "missing")}); err == nil {
+		t.Error("ExpandParams of a missing parameter file succeeded")
+	}
+}
+
+func TestMkdirAllIgnoresUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	root := t.TempDir()
+	if err := mkdirAll(filepath.Join(root, "a/b/c"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a", "a/b", "a/b/c"} {
+		fi, err := os.Stat(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: mode %v, want 0755", p, fi.Mode().Perm())
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirAll(filepath.Join(root, "file/sub"), 0o755); err == nil {
+		t.Error("mkdirAll below a file succeeded")
+	}
+}
+
+type fakeInfo struct{ mode fs.FileMode }
+
+func (f fakeInfo) Name() string       { return "f" }
+func (f fakeInfo) Size() int64        { return 0 }
+func (f fakeInfo) Mode() fs.FileMode  { return f.mode }
+func (f fakeInfo) ModTime() time.Time { return time.Time{} }
+func (f fakeInfo) IsDir() bool        { return f.mode.IsDir() }
+func (f fakeInfo) Sys() any           { return nil }
+
+func TestContextModes(t *testing.T) {
+	for in, want := range map[fs.FileMode]fs.FileMode{
+		0o600: 0o644, 0o644: 0o644, 0o444: 0o644, 0o666: 0o644,
+		0o700: 0o755, 0o555: 0o755, 0o500: 0o755, 0o775: 0o755,
+		fs.ModeDir | 0o700: fs.ModeDir | 0o755,
+	} {
+		if got := (contextInfo{fakeInfo{in}}).Mode(); got != want {
+			t.Errorf("context file of mode %v is copied with %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestDestFor(t *testing.T) {
+	for _, tt := range []struct {
+		dest, base string
+		intoDir    bool
+		want       string
+	}{
+		{"/d", "a.txt", true, "/d/a.txt"},
+		{"/d", "a.txt", false, "/d"},
+		{"/", "a.txt", true, "/a.txt"},
+	} {
+		if got := destFor(tt.dest, tt.base, tt.intoDir); got != tt.want {
+			t.Errorf("destFor(%q, %q, %v) = %q, want %q", tt.dest, tt.base, tt.intoDir, got, tt.want)
+		}
+	}
+}
