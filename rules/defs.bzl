@@ -4,6 +4,9 @@
 - `stagex_digest_test` checks a built image's digest against its pin.
 - `stagex_signature_test` checks that images carry a threshold of maintainer signatures.
 - `StagexImageInfo` is what they pass around.
+- `stagex_push` makes `bazel run` push an image to a registry by digest.
+- `stagex` is the module extension for published images pinned by digest
+  (`use_extension("@stagex//rules:defs.bzl", "stagex")`; rules/private/image.bzl).
 - `stagex_bootstrap_chain`, `stagex_bootstrap_stage_rule`,
   `stagex_bootstrap_toolchain`, `StagexBootstrapInfo` and `BOOTSTRAP_STAGES`
   make the bootstrap stages toolchains chosen by the target platform
@@ -12,7 +15,9 @@
 
 load("//rules/private:compat.bzl", "sources_compatibility")
 load("//rules/private:digest_test.bzl", _stagex_digest_test = "stagex_digest_test")
+load("//rules/private:image.bzl", _stagex = "stagex")
 load("//rules/private:providers.bzl", _StagexImageInfo = "StagexImageInfo")
+load("//rules/private:push.bzl", _stagex_push = "stagex_push")
 load("//rules/private:signature.bzl", _stagex_signature_test = "stagex_signature_test")
 load("//rules/private:stage.bzl", _stagex_stage = "stagex_stage")
 load(
@@ -53,3 +58,7 @@ def stagex_stage(name, sources = {}, target_compatible_with = [], **kwargs):
 stagex_digest_test = _stagex_digest_test
 
 stagex_signature_test = _stagex_signature_test
+
+stagex_push = _stagex_push
+
+stagex = _stagex

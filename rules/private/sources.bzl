@@ -14,6 +14,14 @@ without network when name and hash match; a file placed in the workspace's
 _SOURCES_DIR_ENV = "STAGEX_SOURCES"
 _OFFLINE_ENV = "STAGEX_OFFLINE"
 
+def _module_root(rctx):
+    """The directory of the module whose trees the sources belong to.
+
+    That is this module (StageX) even when another module depends on it,
+    not the workspace Bazel runs in.
+    """
+    return str(rctx.path(Label("//:MODULE.bazel")).dirname)
+
 def _local_candidates(rctx, file, fetch_dir):
     """file:// URLs of copies of `file` in the local sources directories.
 
@@ -24,7 +32,7 @@ def _local_candidates(rctx, file, fetch_dir):
     env_dir = rctx.os.environ.get(_SOURCES_DIR_ENV, "")
     if env_dir:
         dirs.append(env_dir)
-    dirs.append(str(rctx.workspace_root) + "/" + fetch_dir)
+    dirs.append(_module_root(rctx) + "/" + fetch_dir)
     urls = []
     for d in dirs:
         p = rctx.path(d + "/" + file)
@@ -85,10 +93,27 @@ stagex_source = repository_rule(
     environ = [_SOURCES_DIR_ENV],
 )
 
+def _watch_fetch_dirs(rctx, index):
+    """Re-runs the hub when files appear in (or leave) a tree's fetch/ directory."""
+    if not hasattr(rctx, "watch_tree"):
+        return
+    dirs = {}
+    for srcs in index.values():
+        for src in srcs:
+            dirs[src.get("fetch_dir", "fetch")] = True
+    for d in sorted(dirs.keys()):
+        p = rctx.path(_module_root(rctx) + "/" + d)
+        if p.exists:
+            rctx.watch_tree(p)
+        else:
+            rctx.watch(p)  # its creation counts as a change
+
 def _hub_impl(rctx):
     index = json.decode(rctx.read(rctx.attr.index))
     offline = rctx.os.environ.get(_OFFLINE_ENV, "") == "1"
     missing = {}
+    if offline:
+        _watch_fetch_dirs(rctx, index)
     for pkg in sorted(index.keys()):
         lines = []
         for src in index[pkg]:

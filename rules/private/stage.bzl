@@ -2,7 +2,7 @@
 
 load(":platform.bzl", "platform_attrs", "target_oci_platform")
 load(":providers.bzl", "StagexImageInfo")
-load(":transition.bzl", "pinned_platform_transition")
+load(":transition.bzl", "check_pinned_platform", "pinned_platform_transition")
 
 def _context_file(ctx, target, path):
     """Returns (path in the build context, File) for one context entry."""
@@ -19,6 +19,7 @@ def _context_file(ctx, target, path):
 
 def _stage_impl(ctx):
     os, arch = target_oci_platform(ctx)
+    check_pinned_platform(ctx, "%s/%s" % (os, arch))
     layout = ctx.actions.declare_directory(ctx.label.name + ".oci")
     digest = ctx.actions.declare_file(ctx.label.name + ".digest")
 

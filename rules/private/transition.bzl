@@ -25,30 +25,32 @@ PLATFORM_LABELS = {
     for arch in OCI_ARCHITECTURES
 }
 
-def pinned_platform(platforms, what):
-    """The //platforms target a stage pinned to `platforms` is built for.
+def check_pinned_platform(ctx, built_for):
+    """Fails unless a pinned stage was built for the platform it pins.
+
+    The transition cannot report errors well (Bazel shows them without the
+    target), so it leaves an unknown platform alone and the rule
+    implementation calls this.
 
     Args:
-      platforms: the stage's `platforms` attribute: OCI platforms,
-        `os/architecture`, from package.toml; empty when not pinned.
-      what: the stage, for error messages.
-
-    Returns:
-      A Label, or None when the stage is not pinned.
+      ctx: the context of a rule with the `platforms` attribute.
+      built_for: the OCI platform, `os/architecture`, the stage is being
+        built for.
     """
+    platforms = ctx.attr.platforms
     if not platforms:
-        return None
-    label = PLATFORM_LABELS.get(platforms[0])
-    if label == None:
+        return
+    if platforms[0] not in PLATFORM_LABELS:
         fail("%s: package.toml pins platform %r, which has no //platforms target; known: %s" % (
-            what,
+            ctx.label,
             platforms[0],
             ", ".join(sorted(PLATFORM_LABELS.keys())),
         ))
-    return label
+    if built_for != platforms[0]:
+        fail("%s: package.toml pins %s, but the stage is being built for %s" % (ctx.label, platforms[0], built_for))
 
 def _pinned_platform_transition_impl(settings, attr):
-    label = pinned_platform(attr.platforms, "stagex_stage %s" % attr.name)
+    label = PLATFORM_LABELS.get(attr.platforms[0]) if attr.platforms else None
     if label == None:
         return {_PLATFORMS_SETTING: settings[_PLATFORMS_SETTING]}
     return {_PLATFORMS_SETTING: [label]}

@@ -5,12 +5,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stagex/stagex-bazel/tools/ociimage"
+	"github.com/stagex/stagex-bazel/tools/pull"
 	"github.com/stagex/stagex-bazel/tools/regclient"
 	"github.com/stagex/stagex-bazel/tools/registry/registrytest"
 )
@@ -189,5 +192,85 @@ func TestCommand(t *testing.T) {
 		if code != 0 && stderr.Len() == 0 {
 			t.Errorf("Command(%q) failed without a message", tc.args)
 		}
+	}
+}
+
+func TestPushIndex(t *testing.T) {
+	reg := registrytest.Start(t, nil)
+	tmp := t.TempDir()
+	images := map[string]string{
+		"linux/amd64": filepath.Join(tmp, "amd64.oci"),
+		"linux/arm64": filepath.Join(tmp, "arm64.oci"),
+	}
+	registrytest.LayoutFor(t, images["linux/amd64"], 3000, 20, "amd64")
+	registrytest.LayoutFor(t, images["linux/arm64"], 3000, 21, "arm64")
+	indexDir := filepath.Join(tmp, "index.oci")
+	digest, err := ociimage.WriteIndex(indexDir, []string{images["linux/amd64"], images["linux/arm64"]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := reg.Host() + "/stagex/multi"
+	opts := quiet()
+	opts.Tags = []string{"latest"}
+	res, err := Push(context.Background(), indexDir, repo, opts)
+	if err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	if res.Digest != digest || res.Uploaded != 4 {
+		t.Errorf("Result %+v; expected digest %s and 4 blobs (2 configs, 2 layers) uploaded", res, digest)
+	}
+	if code, _ := manifestAt(t, reg.URL(), "stagex/multi", "latest"); code != http.StatusOK {
+		t.Errorf("tag latest: status %d", code)
+	}
+	for platform, src := range images {
+		out := filepath.Join(t.TempDir(), "pulled.oci")
+		pres, err := pull.Pull(context.Background(), res.Reference, out, pull.Options{Options: quiet().Options, Platform: platform})
+		if err != nil {
+			t.Fatalf("pulling %s back: %v", platform, err)
+		}
+		if pres.Digest != digest {
+			t.Errorf("pulled %s from %s, expected the index %s", platform, pres.Digest, digest)
+		}
+		registrytest.SameTree(t, src, out)
+	}
+}
+
+func TestPushRefusesCorruptBlobs(t *testing.T) {
+	reg := registrytest.Start(t, nil)
+	dir := filepath.Join(t.TempDir(), "image.oci")
+	digest := registrytest.Layout(t, dir, 5000, 22)
+	m, err := ociimage.ReadImage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := m.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := filepath.Join(dir, "blobs", "sha256", man.Layers[0].Digest.Hex)
+	data, err := os.ReadFile(layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(layer, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := quiet()
+	opts.Attempts = 3
+	_, err = Push(context.Background(), dir, reg.Host()+"/stagex/corrupt", opts)
+	if err == nil || !strings.Contains(err.Error(), "does not match its name") {
+		t.Errorf("error %v; expected the corrupt layer to be named", err)
+	}
+	resp, err := http.Head(reg.URL() + "/v2/stagex/corrupt/blobs/" + man.Layers[0].Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the registry holds the corrupt layer: HEAD %s", resp.Status)
+	}
+	if code, _ := manifestAt(t, reg.URL(), "stagex/corrupt", digest); code != http.StatusNotFound {
+		t.Errorf("the manifest was pushed although a layer was corrupt: %d", code)
 	}
 }

@@ -50,11 +50,17 @@ func ClosedAddr(t testing.TB) string {
 	return addr
 }
 
-// Layout writes an OCI layout with one image at dir: a single layer
-// holding a file of size pseudo-random bytes drawn from seed (so the layer
-// is about size bytes and does not compress), with entrypoint /payload. It
-// returns the manifest digest.
+// Layout writes an OCI layout with one linux/amd64 image at dir: a single
+// layer holding a file of size pseudo-random bytes drawn from seed (so the
+// layer is about size bytes and does not compress), with entrypoint
+// /payload. It returns the manifest digest.
 func Layout(t testing.TB, dir string, size int, seed uint64) string {
+	t.Helper()
+	return LayoutFor(t, dir, size, seed, "amd64")
+}
+
+// LayoutFor is Layout for a linux image of another architecture.
+func LayoutFor(t testing.TB, dir string, size int, seed uint64, arch string) string {
 	t.Helper()
 	payload := make([]byte, size)
 	r := rand.New(rand.NewPCG(seed, seed^0x5eed))
@@ -89,7 +95,7 @@ func Layout(t testing.TB, dir string, size int, seed uint64) string {
 		Digest: "sha256:" + sum(gzBuf.Bytes()),
 		DiffID: "sha256:" + sum(tarBuf.Bytes()),
 		Size:   int64(gzBuf.Len()),
-	}}, ociimage.Config{OS: "linux", Architecture: "amd64", Entrypoint: []string{"/payload"}}, nil)
+	}}, ociimage.Config{OS: "linux", Architecture: arch, Entrypoint: []string{"/payload"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,12 +108,16 @@ func sum(b []byte) string {
 }
 
 // Tree returns every regular file under root (following symbolic links to
-// files, as Bazel's runfiles are) by slash-separated relative path, with
+// files, and root itself when it is one, as in Bazel's runfiles) by slash-separated relative path, with
 // its content, and every directory with the content "<dir>".
 func Tree(t testing.TB, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	root, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		t.Fatalf("reading %s: %v", root, err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

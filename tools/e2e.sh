@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end check of depending on StageX from another Bazel module: the
+# workspace e2e/consumer, which has `bazel_dep(name = "stagex")`.
+#
+#   tools/e2e.sh
+#
+# 1. Builds, here, the loopback registry, stagex-sign and the fixture image
+#    core-box, serves a registry on 127.0.0.1 and pushes core-box to it with
+#    `bazel run //e2e:box.push`.
+# 2. Makes two throw-away maintainer keys with gpg and signs core-box's
+#    pinned digest with both into e2e/consumer/trust/ (git-ignored), plus a
+#    store that holds one signature only.
+# 3. Runs `bazel test //...` in e2e/consumer: it pulls core-box by its
+#    pinned digest through Bazel's downloader (the loopback registry named
+#    as a mirror), checks the signatures, builds an image of its own on top
+#    and tests it.
+# 4. Checks that the undersigned image and a digest the registry lacks both
+#    fail, and say why.
+#
+# Needs bazel and gpg, and nothing beyond loopback. The consumer workspace
+# has its own Bazel server and output base (its server exits after five idle
+# minutes); downloaded blobs land in the shared repository cache.
+#
+# Environment:
+#   STAGEX_E2E_OVERRIDE   a StageX checkout to use instead of this one in the
+#                         consumer (passed as --override_module=stagex=...)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+consumer=$root/e2e/consumer
+trust=$consumer/trust
+
+say() { printf 'e2e: %s\n' "$*"; }
+die() { printf 'e2e: FAILED: %s\n' "$*" >&2; exit 1; }
+
+command -v bazel >/dev/null || die "bazel is not installed (tools/setup installs it)"
+command -v gpg >/dev/null || die "gpg is needed to make throw-away maintainer keys (apt-get install gnupg)"
+
+tmp=$(mktemp -d)
+registry_pid=
+cleanup() {
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; fi
+  GNUPGHOME=$tmp/gnupg gpgconf --kill gpg-agent 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+cd "$root"
+say "building the registry, the signer and core-box"
+bazel build //tools/cmd/stagex-registry //tools/cmd/stagex-sign //e2e:box.push //fixtures/packages/core/box
+bin=$(bazel info bazel-bin 2>/dev/null)
+layout=$bin/fixtures/packages/core/box/box.oci
+
+"$bin/tools/cmd/stagex-registry/stagex-registry_/stagex-registry" --addr-file "$tmp/addr" >/dev/null &
+registry_pid=$!
+for _ in $(seq 100); do
+  [ -s "$tmp/addr" ] && break
+  sleep 0.1
+done
+[ -s "$tmp/addr" ] || die "the registry did not start"
+addr=$(cat "$tmp/addr")
+say "registry on $addr"
+
+say "pushing core-box"
+bazel run //e2e:box.push -- --repository "$addr/stagex/core-box" --tag e2e
+
+say "making two maintainer keys and signing core-box"
+rm -rf "$trust"
+mkdir -p "$trust/keys" "$trust/signatures" "$trust/undersigned"
+mkdir -m 700 "$tmp/gnupg"
+export GNUPGHOME=$tmp/gnupg
+gpg_batch=(gpg --batch --quiet --pinentry-mode loopback --passphrase '')
+for who in alice bob; do
+  uid="$who@e2e.stagex.invalid"
+  "${gpg_batch[@]}" --quick-gen-key "E2E $who <$uid>" ed25519 sign 1d
+  "${gpg_batch[@]}" --armor --export-options export-minimal --export "$uid" >"$trust/keys/$who.asc"
+  "${gpg_batch[@]}" --armor --export-secret-keys "$uid" >"$tmp/$who.key"
+done
+sleep 1 # signatures must be younger than the keys
+sign=("$bin/tools/cmd/stagex-sign/stagex-sign_/stagex-sign"
+  --digests "$root/fixtures/digests/core.txt" --layout "core-box=$layout" --timestamp "$(date +%s)")
+"${sign[@]}" --key "$tmp/alice.key" --store "$trust/signatures"
+"${sign[@]}" --key "$tmp/bob.key" --store "$trust/signatures"
+"${sign[@]}" --key "$tmp/alice.key" --store "$trust/undersigned"
+cat >"$trust/keys/BUILD.bazel" <<'BUILD'
+# Written by tools/e2e.sh: throw-away maintainer keys.
+filegroup(
+    name = "keys",
+    srcs = glob(["*.asc"]),
+    visibility = ["//visibility:public"],
+)
+BUILD
+for store in signatures undersigned; do
+  cat >"$trust/$store/BUILD.bazel" <<BUILD
+# Written by tools/e2e.sh: a signature store; its root is this package.
+filegroup(
+    name = "$store",
+    srcs = glob(["**/signature-*"]),
+    visibility = ["//visibility:public"],
+)
+BUILD
+done
+
+cd "$consumer"
+flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr")
+if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
+  flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
+fi
+
+say "bazel test //... in e2e/consumer"
+bazel test "${flags[@]}" //...
+
+# expect_failure TARGET TEXT: building TARGET must fail and say TEXT.
+expect_failure() {
+  local out
+  if out=$(bazel build "${flags[@]}" "$1" 2>&1); then
+    die "building $1 succeeded; expected it to fail with: $2"
+  fi
+  grep -qF "$2" <<<"$out" || die "building $1 failed, but without saying \"$2\":
+$out"
+  say "$1 fails as it should: $2"
+}
+expect_failure @core_box_undersigned "signatures do not meet the policy"
+expect_failure @core_box_missing "cannot get manifest sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+say "passed"
