@@ -2,7 +2,7 @@
 # Compares building the fixture images with this repository's runner
 # (stagex_stage actions under Bazel) and with buildah, cold and warm.
 #
-#   tools/bench/buildah.sh [--work DIR] [--runs N] [PACKAGE_DIR...]
+#   tools/bench/buildah.sh [--work DIR] [--runs N] [--driver D] [PACKAGE_DIR...]
 #
 # PACKAGE_DIRs are fixture package directories in dependency order
 # (default: fixtures/packages/core/{box,hex0,hello} and
@@ -20,7 +20,8 @@
 #   files the stage actions got (read from their parameter files), and is
 #   tagged stagex/<image name> so that later packages find it.
 # Buildah, warm: the same builds again, every step from buildah's cache.
-# Each figure is the median of N runs (default 3).
+# Each figure is the median of N runs (default 3). D is buildah's storage
+# driver (default overlay; vfs copies every layer and is slower).
 #
 # Needs buildah (Debian: apt-get install buildah) and root, as buildah's
 # chroot isolation does. Prints a table; exit status 1 when a build fails.
@@ -29,11 +30,13 @@ set -euo pipefail
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 work="$(dirname "$root")/stagex-bench"
 runs=3
+driver=overlay
 pkgs=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) work=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --driver) driver=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
     -*) echo "buildah.sh: unknown option $1" >&2; exit 2 ;;
     *) pkgs+=("${1%/}"); shift ;;
@@ -47,9 +50,17 @@ esac
 command -v buildah >/dev/null || { echo "buildah.sh: buildah is not installed (apt-get install buildah)" >&2; exit 2; }
 
 ob="$work/ob"
-store=(--storage-driver vfs --root "$work/storage" --runroot "$work/run")
+store=(--storage-driver "$driver" --root "$work/storage" --runroot "$work/run")
 mkdir -p "$work"
-trap 'bazel --output_base="$ob" shutdown >/dev/null 2>&1 || true' EXIT
+# reset_storage empties buildah's storage: no image, no cached layer.
+reset_storage() {
+  buildah "${store[@]}" rm --all >/dev/null 2>&1 || true
+  buildah "${store[@]}" rmi --all --force >/dev/null 2>&1 || true
+  awk -v d="$work/" 'index($2, d) == 1 {print $2}' /proc/mounts | LC_ALL=C sort -r | xargs -r umount 2>/dev/null || true
+  rm -rf "$work/storage" "$work/run"
+}
+
+trap 'bazel --output_base="$ob" shutdown >/dev/null 2>&1 || true; reset_storage' EXIT
 cd "$root"
 
 now() { date +%s.%N; }
@@ -120,8 +131,7 @@ for i in $(seq "$runs"); do
   s=$(now); ours_cold; times[ours_cold]+="$(elapsed "$s" "$(now)") "
   grep -E '^INFO: [0-9]+ processes' "$work/ours.log" | tail -1 >"$work/ours-cold-processes.txt"
   s=$(now); b build "${targets[@]}" >>"$work/ours.log" 2>&1; times[ours_warm]+="$(elapsed "$s" "$(now)") "
-  buildah "${store[@]}" rmi --all --force >/dev/null 2>&1 || true
-  rm -rf "$work/storage" "$work/run"
+  reset_storage
   s=$(now); buildah_all; times[buildah_cold]+="$(elapsed "$s" "$(now)") "
   s=$(now); buildah_all; times[buildah_warm]+="$(elapsed "$s" "$(now)") "
 done

@@ -83,7 +83,7 @@ func TestTextUtilities(t *testing.T) {
 		{name: "cut chars", script: `cut -c2-3,5`, stdin: "abcdef\n", out: "bce\n"},
 		{name: "tr ranges classes", script: `tr '[:lower:]' '[:upper:]'; echo 'a-b' | tr -d -- '-'; echo 'aaabbb' | tr -s ab; echo hello | tr -c 'l\n' .`, stdin: "abc\n", out: "ABC\nab\nab\n..ll.\n"},
 		{name: "tr newline escape", script: `tr ' ' '\n'`, stdin: "a b", out: "a\nb"},
-		{name: "tee", script: `tee f1 | tee -a f1 > /dev/null; cat f1`, stdin: "x\n", out: "x\nx\n"},
+		{name: "tee", script: `tee f1 > f2; tee -a f1 < f2 > /dev/null; cat f1`, stdin: "x\n", out: "x\nx\n"},
 		{name: "cmp", script: `echo ab > a; echo ab > b; echo ac > c; cmp a b && echo same; cmp a c; echo $?; cmp -s a c; echo $?`, out: "same\na c differ: byte 2, line 1\n1\n1\n"},
 		{name: "cmp eof", script: `printf ab > a; printf a > b; cmp a b`, code: 1, errHas: "EOF on b"},
 		{name: "seq", script: `seq 3; seq -s, 2 2 8; seq 3 -1 1 | tr '\n' ' '; echo; seq -w 8 10`, out: "1\n2\n3\n2,4,6,8\n3 2 1 \n08\n09\n10\n"},
