@@ -75,7 +75,8 @@ cleanup() {
     bazel --output_base="$ob" shutdown >/dev/null 2>&1 || true
   done
   if [ "$keep" = 0 ]; then
-    rm -rf "$work/ob-a" "$work/ob-b" "$work/ob-c" "$work/a" "$work/b" "$work/c" "$work/tmp-a" "$work/tmp-b" "$work/tmp-c"
+    chmod -R u+w "$work" 2>/dev/null || true
+    rm -rf "$work/ob-a" "$work/ob-b" "$work/ob-c" "$work/a" "$work/b" "$work/c" "$work/tmp-a" "$work/tmp-b" "$work/tmp-c" "$work/disk-cache" "$work/a.exec.json" "$work/c.exec.json"
   fi
 }
 trap cleanup EXIT

@@ -18,7 +18,10 @@
 #   `buildah build --isolation chroot --timestamp 1 --layers --pull=never`
 #   up to its published stage, with the same build arguments and context
 #   files the stage actions got (read from their parameter files), and is
-#   tagged stagex/<image name> so that later packages find it.
+#   tagged stagex/<image name> so that later packages find it. "RUN
+#   --network=none" becomes "RUN": Debian's buildah 1.28 knows no RUN
+#   --network, and chroot isolation cannot remove the network anyway (it
+#   refuses --network none), so buildah's RUN steps see the host network.
 # Buildah, warm: the same builds again, every step from buildah's cache.
 # Each figure is the median of N runs (default 3). D is buildah's storage
 # driver (default overlay; vfs copies every layer and is slower).
@@ -71,6 +74,8 @@ b() { bazel --output_base="$ob" "$@"; }
 targets=()
 for p in "${pkgs[@]}"; do targets+=("//$p:all"); done
 
+: >"$work/buildah.log"
+: >"$work/ours.log"
 echo "buildah.sh: building the tools and images once in $ob"
 b build "${targets[@]}" >"$work/first.log" 2>&1 || { tail -20 "$work/first.log"; exit 1; }
 bin=$(b info bazel-bin 2>/dev/null)
@@ -78,6 +83,44 @@ execroot=$(b info execution_root 2>/dev/null)
 
 # param VALUE-OF FLAG FILE: the values of FLAG in a parameter file.
 param() { awk -v f="$1" 'prev == f {print} {prev = $0}' "$2"; }
+
+# for_buildah IN OUT CTX writes to OUT the Containerfile IN in a form
+# Debian 12's buildah (1.28) builds: it knows neither heredocs nor RUN
+# --network. A heredoc RUN script goes to the context and is run through a
+# bind mount (no trace in the image); a heredoc COPY source becomes a
+# context file. "RUN --network=none" becomes "RUN": with chroot isolation
+# buildah cannot take the network away at all (it refuses --network none),
+# so its RUN steps see the host's network.
+for_buildah() {
+  python3 - "$@" <<'EOF'
+import re, sys
+src, out, ctx = sys.argv[1:]
+lines = open(src).read().split("\n")
+res, i, n = [], 0, 0
+while i < len(lines):
+    line = lines[i].replace("RUN --network=none ", "RUN ", 1)
+    i += 1
+    m = re.match(r"^(RUN|COPY)\b(.*?)<<(-?)[\"']?(\w+)[\"']?(.*)$", line)
+    if not m:
+        res.append(line)
+        continue
+    kind, pre, dash, delim, post = m.groups()
+    body = []
+    while i < len(lines) and (lines[i].lstrip("\t") if dash else lines[i]) != delim:
+        body.append(lines[i].lstrip("\t") if dash else lines[i])
+        i += 1
+    i += 1
+    n += 1
+    name = "heredoc-%d" % n
+    with open("%s/%s" % (ctx, name), "w") as f:
+        f.write("\n".join(body) + "\n")
+    if kind == "RUN":
+        res.append("RUN --mount=type=bind,source=%s,target=/.%s%s sh /.%s%s" % (name, name, pre, name, post))
+    else:
+        res.append("COPY%s %s%s" % (pre, name, post))
+open(out, "w").write("\n".join(res))
+EOF
+}
 
 # Prepare each package's buildah context and arguments from the parameter
 # files of its stage actions.
@@ -103,6 +146,7 @@ for p in "${pkgs[@]}"; do
     fi
   done
   [ -n "${bname[$p]:-}" ] || { echo "buildah.sh: $p publishes no image" >&2; exit 1; }
+  for_buildah "$root/$p/Containerfile" "$ctx.Containerfile" "$ctx"
   bargs[$p]="${args[*]}"
 done
 
@@ -112,7 +156,7 @@ buildah_all() {
     # shellcheck disable=SC2086 # build arguments hold no spaces
     buildah "${store[@]}" build --isolation chroot --timestamp 1 --layers --pull=never \
       --target "${btarget[$p]}" ${bargs[$p]} -t "stagex/${bname[$p]}" \
-      -f "$root/$p/Containerfile" "$work/ctx/$p" >>"$work/buildah.log" 2>&1 ||
+      -f "$work/ctx/$p.Containerfile" "$work/ctx/$p" >>"$work/buildah.log" 2>&1 ||
       { echo "buildah.sh: buildah failed on $p; see $work/buildah.log" >&2; tail -20 "$work/buildah.log" >&2; exit 1; }
   done
 }

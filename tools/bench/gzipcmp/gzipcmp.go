@@ -8,15 +8,20 @@
 package gzipcmp
 
 import (
+	"archive/tar"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 )
 
@@ -25,7 +30,9 @@ type Setting struct {
 	Name string
 	// Kind is "pgzip" (github.com/klauspost/pgzip, blocks compressed in
 	// parallel), "kgzip" (github.com/klauspost/compress/gzip, one
-	// stream) or "stdlib" (compress/gzip).
+	// stream), "stdlib" (compress/gzip) or "zstd"
+	// (github.com/klauspost/compress/zstd at the given EncoderLevel, for
+	// comparison: a tar+zstd layer is another media type).
 	Kind  string
 	Level int
 	// BlockSize and Blocks are pgzip's SetConcurrency arguments.
@@ -44,6 +51,7 @@ var Settings = []Setting{
 	{Name: "pgzip-huffman-1MiB-x4", Kind: "pgzip", Level: pgzip.HuffmanOnly, BlockSize: 1 << 20, Blocks: 4},
 	{Name: "kgzip-l1", Kind: "kgzip", Level: 1},
 	{Name: "stdlib-l1", Kind: "stdlib", Level: 1},
+	{Name: "zstd-fastest", Kind: "zstd", Level: int(zstd.SpeedFastest)},
 }
 
 // Result is one compression of one input.
@@ -86,6 +94,8 @@ func newWriter(s Setting, w io.Writer) (io.WriteCloser, error) {
 		}
 		z.ModTime, z.OS = time.Unix(0, 0), 255
 		return z, nil
+	case "zstd":
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevel(s.Level)))
 	case "stdlib":
 		z, err := gzip.NewWriterLevel(w, s.Level)
 		if err != nil {
@@ -145,4 +155,70 @@ type bytesBuffer struct{ b []byte }
 func (b *bytesBuffer) Write(p []byte) (int, error) {
 	b.b = append(b.b, p...)
 	return len(p), nil
+}
+
+// WriteTree writes the files under root as a tar compressed with s, as
+// layer.WriteFull does (files read in 1 MiB pieces, both digests computed
+// on the way), and returns the result; In counts the tar's bytes.
+func WriteTree(root string, s Setting) (Result, error) {
+	r := Result{Setting: s}
+	out := &counter{h: sha256.New()}
+	diffID := &counter{h: sha256.New()}
+	start := time.Now()
+	z, err := newWriter(s, out)
+	if err != nil {
+		return r, err
+	}
+	tw := tar.NewWriter(io.MultiWriter(diffID, z))
+	buf := make([]byte, 1<<20)
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		hdr.Name = filepath.ToSlash(rel)
+		hdr.ModTime, hdr.Uname, hdr.Gname, hdr.Format = time.Unix(1, 0), "", "", tar.FormatPAX
+		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.CopyBuffer(struct{ io.Writer }{tw}, struct{ io.Reader }{f}, buf)
+		return err
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if cerr := z.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return r, err
+	}
+	r.Time = time.Since(start)
+	r.In, r.Out = diffID.n, out.n
+	r.Digest = "sha256:" + hex.EncodeToString(out.h.Sum(nil))
+	r.DiffID = "sha256:" + hex.EncodeToString(diffID.h.Sum(nil))
+	return r, nil
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/stagex/stagex-bazel/tools/layer/bench"
 )
 
@@ -70,8 +72,15 @@ func TestDeterministic(t *testing.T) {
 			if sum := sha256.Sum256(z); first.Digest[len("sha256:"):] != hex.EncodeToString(sum[:]) {
 				t.Errorf("Compress and Run disagree")
 			}
-			zr, err := gzip.NewReader(bytes.NewReader(z))
-			if err != nil {
+			var zr io.Reader
+			if s.Kind == "zstd" {
+				d, err := zstd.NewReader(bytes.NewReader(z))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+				zr = d
+			} else if zr, err = gzip.NewReader(bytes.NewReader(z)); err != nil {
 				t.Fatal(err)
 			}
 			got, err := io.ReadAll(zr)
@@ -81,6 +90,82 @@ func TestDeterministic(t *testing.T) {
 			if !bytes.Equal(got, data) {
 				t.Errorf("round trip changed the data (%d bytes back of %d)", len(got), len(data))
 			}
+		})
+	}
+}
+
+// TestBlocksInFlightDoNotChangeOutput checks that pgzip settings that
+// differ only in the number of blocks in flight write the same bytes, so
+// that tools/layer may change that number without changing any digest.
+func TestBlocksInFlightDoNotChangeOutput(t *testing.T) {
+	data := sample(5<<20+1, 3)
+	digests := map[[2]int]string{}
+	for _, s := range Settings {
+		if s.Kind != "pgzip" {
+			continue
+		}
+		for _, blocks := range []int{1, 2, s.Blocks, 32} {
+			s.Blocks = blocks
+			r, err := Run(data, s, 1<<16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := [2]int{s.Level, s.BlockSize}
+			if d, ok := digests[key]; ok && d != r.Digest {
+				t.Errorf("level %d, %d-byte blocks: %d blocks in flight give %s, others %s", s.Level, s.BlockSize, blocks, r.Digest, d)
+			}
+			digests[key] = r.Digest
+		}
+	}
+}
+
+func TestWriteTree(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := bench.Generate(dir, 2<<20, 5); err != nil {
+		t.Fatal(err)
+	}
+	a, err := WriteTree(dir, Settings[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := WriteTree(dir, Settings[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Digest != b.Digest || a.DiffID != b.DiffID || a.In < 2<<20 {
+		t.Errorf("WriteTree: %+v and %+v, want equal digests over at least 2 MiB", a, b)
+	}
+}
+
+// BenchmarkTree writes a generated 256 MiB tree with each setting, reading
+// the files as tools/layer does; x-sha256 is the ratio layerbench prints
+// (throughput over that of plain sha256 over the files).
+func BenchmarkTree(b *testing.B) {
+	dir := b.TempDir()
+	tr, err := bench.Generate(dir, 256<<20, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := bench.HashFiles(dir); err != nil { // into the page cache
+		b.Fatal(err)
+	}
+	_, shaTime, err := bench.HashFiles(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range Settings {
+		b.Run(s.Name, func(b *testing.B) {
+			b.SetBytes(tr.Bytes)
+			var total time.Duration
+			var r Result
+			for b.Loop() {
+				if r, err = WriteTree(dir, s); err != nil {
+					b.Fatal(err)
+				}
+				total += r.Time
+			}
+			b.ReportMetric(100*float64(r.Out)/float64(r.In), "%size")
+			b.ReportMetric(float64(shaTime)/(float64(total)/float64(b.N)), "x-sha256")
 		})
 	}
 }
