@@ -1,6 +1,8 @@
 """Public API of the StageX rules: load everything from this file.
 
 - `stagex_stage` builds one stage of a Containerfile into an OCI image layout.
+- `stagex_image_index` builds an image for several platforms and joins them
+  in a multi-platform image index.
 - `stagex_digest_test` checks a built image's digest against its pin.
 - `stagex_signature_test` checks that images carry a threshold of maintainer signatures.
 - `StagexImageInfo` is what they pass around.
@@ -16,6 +18,7 @@
 load("//rules/private:compat.bzl", "sources_compatibility")
 load("//rules/private:digest_test.bzl", _stagex_digest_test = "stagex_digest_test")
 load("//rules/private:image.bzl", _stagex = "stagex")
+load("//rules/private:index.bzl", _stagex_image_index = "stagex_image_index")
 load("//rules/private:providers.bzl", _StagexImageInfo = "StagexImageInfo")
 load("//rules/private:push.bzl", _stagex_push = "stagex_push")
 load("//rules/private:signature.bzl", _stagex_signature_test = "stagex_signature_test")
@@ -62,3 +65,5 @@ stagex_signature_test = _stagex_signature_test
 stagex_push = _stagex_push
 
 stagex = _stagex
+
+stagex_image_index = _stagex_image_index

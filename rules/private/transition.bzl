@@ -10,9 +10,10 @@ analysed. Everything the stage depends on is then built for that platform
 too, and packages that depend on the stage read its output across the
 transition, as StageX forces the platform of its bootstrap packages.
 
-A stage that lists several platforms is built for the first one: making a
-multi-platform image index out of one build per platform is the job of a
-rule above stagex_stage, not of this transition.
+A stage that lists several platforms keeps the requested platform when it
+is one of them, and is built for the first one otherwise.
+`stagex_image_index` builds one image per listed platform (a split
+transition) and joins them in a multi-platform image index.
 """
 
 load(":platform.bzl", "OCI_ARCHITECTURES")
@@ -40,20 +41,27 @@ def check_pinned_platform(ctx, built_for):
     platforms = ctx.attr.platforms
     if not platforms:
         return
-    if platforms[0] not in PLATFORM_LABELS:
-        fail("%s: package.toml pins platform %r, which has no //platforms target; known: %s" % (
-            ctx.label,
-            platforms[0],
-            ", ".join(sorted(PLATFORM_LABELS.keys())),
-        ))
-    if built_for != platforms[0]:
-        fail("%s: package.toml pins %s, but the stage is being built for %s" % (ctx.label, platforms[0], built_for))
+    for p in platforms:
+        if p not in PLATFORM_LABELS:
+            fail("%s: package.toml pins platform %r, which has no //platforms target; known: %s" % (
+                ctx.label,
+                p,
+                ", ".join(sorted(PLATFORM_LABELS.keys())),
+            ))
+    if built_for not in platforms:
+        fail("%s: package.toml pins %s, but the stage is being built for %s" % (ctx.label, ", ".join(platforms), built_for))
 
 def _pinned_platform_transition_impl(settings, attr):
-    label = PLATFORM_LABELS.get(attr.platforms[0]) if attr.platforms else None
-    if label == None:
+    if not attr.platforms:
         return {_PLATFORMS_SETTING: settings[_PLATFORMS_SETTING]}
-    return {_PLATFORMS_SETTING: [label]}
+    current = settings[_PLATFORMS_SETTING]
+    labels = [PLATFORM_LABELS[p] for p in attr.platforms if p in PLATFORM_LABELS]
+    if not labels:
+        return {_PLATFORMS_SETTING: current}
+    for label in labels:
+        if len(current) == 1 and str(current[0]) == str(label):
+            return {_PLATFORMS_SETTING: current}
+    return {_PLATFORMS_SETTING: [labels[0]]}
 
 pinned_platform_transition = transition(
     implementation = _pinned_platform_transition_impl,

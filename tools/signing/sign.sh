@@ -37,7 +37,9 @@ execroot=$(bazel info execution_root 2>/dev/null)
 
 key='//rules/private:providers.bzl%StagexImageInfo'
 expr="' '.join([str(target.label), providers(target)['$key'].image_name, providers(target)['$key'].layout.path]) if '$key' in providers(target) and providers(target)['$key'].image_name else ''"
-query="kind(stagex_stage, set(${patterns[*]}))"
+# The images the digest tests check, in the configuration they check them
+# (an image index also builds them for other platforms).
+query="kind(stagex_stage, deps(kind(stagex_digest_test, set(${patterns[*]})), 1))"
 
 declare -A layouts
 while read -r label image layout; do

@@ -53,7 +53,10 @@ type Package struct {
 	Spec        *pkgspec.Package
 	Targets     []Target
 	Tests       []DigestTest
-	Sources     []Source
+	// Indexes join the per-platform builds of a published image when
+	// package.toml lists several platforms.
+	Indexes []ImageIndex
+	Sources []Source
 	// Deps are the other packages this one reads, with the Containerfile
 	// line that names each first.
 	Deps []Dep
@@ -82,6 +85,12 @@ type Target struct {
 	// Platforms are package.toml's platforms, normalized (os/arch); the
 	// stage is built for the first one whatever platform was asked for.
 	Platforms []string
+}
+
+// ImageIndex is one stagex_image_index.
+type ImageIndex struct {
+	Name, Image string
+	Platforms   []string
 }
 
 // DigestTest is one stagex_digest_test.
@@ -277,6 +286,9 @@ func Dir(cfg Config, rel string) (*Package, error) {
 			}
 		}
 		p.Targets = append(p.Targets, t)
+		if t.ImageName != "" && len(platforms) > 1 {
+			p.Indexes = append(p.Indexes, ImageIndex{Name: t.Name + "_index", Image: ":" + t.Name, Platforms: platforms})
+		}
 		if t.ImageName != "" {
 			p.Tests = append(p.Tests, DigestTest{
 				Name:  t.Name + "_digest_test",

@@ -115,6 +115,10 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 				"image_name": true, "images": true, "platforms": true, "sources": true, "stage": true,
 			},
 		},
+		"stagex_image_index": {
+			NonEmptyAttrs:  map[string]bool{"image": true},
+			MergeableAttrs: map[string]bool{"image": true, "platforms": true},
+		},
 		"stagex_digest_test": {
 			NonEmptyAttrs:  map[string]bool{"image": true},
 			MergeableAttrs: map[string]bool{"image": true, "pins": true},
@@ -125,7 +129,7 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 func (*lang) Loads() []rule.LoadInfo {
 	return []rule.LoadInfo{{
 		Name:    rulesLabel,
-		Symbols: []string{"stagex_digest_test", "stagex_stage"},
+		Symbols: []string{"stagex_digest_test", "stagex_image_index", "stagex_stage"},
 	}}
 }
 
@@ -162,6 +166,15 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 		res.Gen = append(res.Gen, r)
 		res.Imports = append(res.Imports, nil)
 	}
+	for _, ix := range p.Indexes {
+		r := rule.NewRule("stagex_image_index", ix.Name)
+		r.SetAttr("image", ix.Image)
+		r.SetAttr("platforms", ix.Platforms)
+		r.SetAttr("visibility", []string{"//visibility:public"})
+		generated[r.Kind()+":"+r.Name()] = true
+		res.Gen = append(res.Gen, r)
+		res.Imports = append(res.Imports, nil)
+	}
 	for _, t := range p.Tests {
 		r := rule.NewRule("stagex_digest_test", t.Name)
 		r.SetAttr("image", t.Image)
@@ -173,7 +186,12 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	// Targets of stages that no longer exist are removed.
 	if args.File != nil {
 		for _, r := range args.File.Rules {
-			if (r.Kind() == "stagex_stage" || r.Kind() == "stagex_digest_test") && !generated[r.Kind()+":"+r.Name()] {
+			switch r.Kind() {
+			case "stagex_stage", "stagex_digest_test", "stagex_image_index":
+			default:
+				continue
+			}
+			if !generated[r.Kind()+":"+r.Name()] {
 				res.Empty = append(res.Empty, rule.NewRule(r.Kind(), r.Name()))
 			}
 		}
