@@ -139,6 +139,20 @@ func (p *plan) readSmall(desc v1.Descriptor) ([]byte, error) {
 	return raw, nil
 }
 
+// checkBlob reads the blob desc names through sha256 before it is sent,
+// so that a corrupt file is reported as such and not as whatever the
+// registry answers to an upload it rejects.
+func (p *plan) checkBlob(desc v1.Descriptor) error {
+	open := p.opener(desc)
+	r, err := open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	_, err = io.Copy(io.Discard, r)
+	return err
+}
+
 // opener returns a function that opens the blob desc names for reading,
 // failing the read that ends with other content than the digest names.
 func (p *plan) opener(desc v1.Descriptor) func() (io.ReadCloser, error) {
@@ -170,13 +184,15 @@ func (r *verifyingReader) Read(b []byte) (int, error) {
 	if r.n > r.desc.Size {
 		return n, fmt.Errorf("%s: longer than the %d bytes its descriptor says", r.path, r.desc.Size)
 	}
-	if err == io.EOF {
-		if r.n != r.desc.Size {
-			return n, fmt.Errorf("%s: %d bytes, its descriptor says %d", r.path, r.n, r.desc.Size)
-		}
+	// The digest is checked as soon as the last byte is read: an HTTP
+	// client that knows the length stops there and never asks for EOF.
+	if r.n == r.desc.Size && (n > 0 || err == io.EOF) {
 		if got := hex.EncodeToString(r.h.Sum(nil)); got != r.desc.Digest.Hex {
 			return n, fmt.Errorf("%s: content does not match its name: expected %s, got sha256:%s", r.path, r.desc.Digest, got)
 		}
+	}
+	if err == io.EOF && r.n != r.desc.Size {
+		return n, fmt.Errorf("%s: %d bytes, its descriptor says %d", r.path, r.n, r.desc.Size)
 	}
 	return n, err
 }

@@ -82,6 +82,9 @@ func Push(ctx context.Context, dir, repository string, opts Options) (*Result, e
 	opts.Logf("pushing %s to %s: %d of %d blobs to upload (%s)", dir, ref, len(missing), len(p.blobs), regclient.Size(total))
 	progress := opts.NewProgress("pushing "+repo.Path, total)
 	for _, b := range missing {
+		if err := p.checkBlob(b); err != nil {
+			return nil, err
+		}
 		if err := client.PutBlob(ctx, repo, b, p.opener(b), progress); err != nil {
 			return nil, err
 		}
