@@ -56,6 +56,9 @@ type Package struct {
 	// Indexes join the per-platform builds of a published image when
 	// package.toml lists several platforms.
 	Indexes []ImageIndex
+	// Pushes make `bazel run :push` (and `:<sub>.push`) upload a
+	// published image.
+	Pushes  []Push
 	Sources []Source
 	// Deps are the other packages this one reads, with the Containerfile
 	// line that names each first.
@@ -85,6 +88,12 @@ type Target struct {
 	// Platforms are package.toml's platforms, normalized (os/arch); the
 	// stage is built for the first one whatever platform was asked for.
 	Platforms []string
+}
+
+// Push is one stagex_push.
+type Push struct {
+	Name, Image string
+	Tags        []string
 }
 
 // ImageIndex is one stagex_image_index.
@@ -286,6 +295,16 @@ func Dir(cfg Config, rel string) (*Package, error) {
 			}
 		}
 		p.Targets = append(p.Targets, t)
+		if t.ImageName != "" {
+			push := Push{Name: "push", Image: ":" + t.Name}
+			if t.Name != spec.Name {
+				push.Name = t.Name + ".push"
+			}
+			if spec.Version != "" {
+				push.Tags = []string{spec.Version}
+			}
+			p.Pushes = append(p.Pushes, push)
+		}
 		if t.ImageName != "" && len(platforms) > 1 {
 			p.Indexes = append(p.Indexes, ImageIndex{Name: t.Name + "_index", Image: ":" + t.Name, Platforms: platforms})
 		}

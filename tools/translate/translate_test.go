@@ -119,6 +119,13 @@ func TestDir(t *testing.T) {
 	if !reflect.DeepEqual(p.Tests, wantTests) {
 		t.Errorf("tests = %+v, want %+v", p.Tests, wantTests)
 	}
+	wantPushes := []Push{
+		{Name: "push", Image: ":make", Tags: []string{"4.4"}},
+		{Name: "doc.push", Image: ":doc", Tags: []string{"4.4"}},
+	}
+	if !reflect.DeepEqual(p.Pushes, wantPushes) {
+		t.Errorf("pushes = %+v, want %+v", p.Pushes, wantPushes)
+	}
 	wantDeps := []string{"packages/core/gcc", "packages/core/busybox"}
 	var deps []string
 	for _, d := range p.Deps {

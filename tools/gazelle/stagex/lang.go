@@ -115,6 +115,10 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 				"image_name": true, "images": true, "platforms": true, "sources": true, "stage": true,
 			},
 		},
+		"stagex_push": {
+			NonEmptyAttrs:  map[string]bool{"image": true},
+			MergeableAttrs: map[string]bool{"image": true, "remote_tags": true},
+		},
 		"stagex_image_index": {
 			NonEmptyAttrs:  map[string]bool{"image": true},
 			MergeableAttrs: map[string]bool{"image": true, "platforms": true},
@@ -129,7 +133,7 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 func (*lang) Loads() []rule.LoadInfo {
 	return []rule.LoadInfo{{
 		Name:    rulesLabel,
-		Symbols: []string{"stagex_digest_test", "stagex_image_index", "stagex_stage"},
+		Symbols: []string{"stagex_digest_test", "stagex_image_index", "stagex_push", "stagex_stage"},
 	}}
 }
 
@@ -175,6 +179,16 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 		res.Gen = append(res.Gen, r)
 		res.Imports = append(res.Imports, nil)
 	}
+	for _, ps := range p.Pushes {
+		r := rule.NewRule("stagex_push", ps.Name)
+		r.SetAttr("image", ps.Image)
+		if len(ps.Tags) > 0 {
+			r.SetAttr("remote_tags", ps.Tags)
+		}
+		generated[r.Kind()+":"+r.Name()] = true
+		res.Gen = append(res.Gen, r)
+		res.Imports = append(res.Imports, nil)
+	}
 	for _, t := range p.Tests {
 		r := rule.NewRule("stagex_digest_test", t.Name)
 		r.SetAttr("image", t.Image)
@@ -187,7 +201,7 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	if args.File != nil {
 		for _, r := range args.File.Rules {
 			switch r.Kind() {
-			case "stagex_stage", "stagex_digest_test", "stagex_image_index":
+			case "stagex_stage", "stagex_digest_test", "stagex_image_index", "stagex_push":
 			default:
 				continue
 			}
