@@ -5,8 +5,10 @@
 # <tree> is the directory holding the image's packages/ directory.
 set -euo pipefail
 
-tool=$(realpath "$1")
-shift
+# shellcheck source=tools/published_images.sh
+source "$1"
+tool=$(realpath "$2")
+shift 2
 if [ -z "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then
   echo "update_digests: run me with 'bazel run //:update_digests'" >&2
   exit 2
@@ -17,31 +19,7 @@ patterns=("$@")
 [ ${#patterns[@]} -gt 0 ] || patterns=(//packages/... //fixtures/packages/...)
 
 echo "update_digests: building ${patterns[*]}"
-bazel build "${patterns[@]}"
-
-key='//rules/private:providers.bzl%StagexImageInfo'
-expr="' '.join([str(target.label), providers(target)['$key'].image_name, providers(target)['$key'].layout.path]) if '$key' in providers(target) and providers(target)['$key'].image_name else ''"
-# The images the digest tests check, in the configuration they check them
-# (an image index also builds them for other platforms).
-query="kind(stagex_stage, deps(kind(stagex_digest_test, set(${patterns[*]})), 1))"
-
-declare -A layouts
-while read -r label image layout; do
-  [ -n "$label" ] || continue
-  pkg=${label#*//}
-  pkg=${pkg%%:*}
-  case "$pkg" in
-    packages/*) tree=. ;;
-    */packages/*/*) tree=${pkg%/packages/*} ;;
-    *) echo "update_digests: $label is not in a <tree>/packages/<stage>/<name> directory" >&2; exit 1 ;;
-  esac
-  layouts[$tree]+=" --layout $image=$(bazel info execution_root 2>/dev/null)/$layout"
-done < <(bazel cquery "$query" --output=starlark --starlark:expr="$expr" 2>/dev/null)
-
-if [ ${#layouts[@]} -eq 0 ]; then
-  echo "update_digests: no published image under ${patterns[*]}" >&2
-  exit 1
-fi
+collect_published_layouts update_digests "${patterns[@]}"
 for tree in "${!layouts[@]}"; do
   # shellcheck disable=SC2086 # the --layout arguments hold no spaces
   "$tool" update --root "$BUILD_WORKSPACE_DIRECTORY/$tree" ${layouts[$tree]}

@@ -13,8 +13,10 @@
 # paths in them are taken from the directory `bazel run` was started in.
 set -euo pipefail
 
-tool=$(realpath "$1")
-shift
+# shellcheck source=tools/published_images.sh
+source "$1"
+tool=$(realpath "$2")
+shift 2
 if [ -z "${BUILD_WORKSPACE_DIRECTORY:-}" ]; then
   echo "sign: run me with 'bazel run //tools/signing:sign -- --key FILE --passphrase-file FILE [PATTERN...]'" >&2
   exit 2
@@ -30,34 +32,9 @@ for a in "$@"; do
 done
 [ ${#patterns[@]} -gt 0 ] || patterns=(//packages/...)
 
-cd "$BUILD_WORKSPACE_DIRECTORY"
 echo "sign: building ${patterns[*]}" >&2
-bazel build "${patterns[@]}"
-execroot=$(bazel info execution_root 2>/dev/null)
+collect_published_layouts sign "${patterns[@]}"
 
-key='//rules/private:providers.bzl%StagexImageInfo'
-expr="' '.join([str(target.label), providers(target)['$key'].image_name, providers(target)['$key'].layout.path]) if '$key' in providers(target) and providers(target)['$key'].image_name else ''"
-# The images the digest tests check, in the configuration they check them
-# (an image index also builds them for other platforms).
-query="kind(stagex_stage, deps(kind(stagex_digest_test, set(${patterns[*]})), 1))"
-
-declare -A layouts
-while read -r label image layout; do
-  [ -n "$label" ] || continue
-  pkg=${label#*//}
-  pkg=${pkg%%:*}
-  case "$pkg" in
-    packages/*) tree=. ;;
-    */packages/*/*) tree=${pkg%/packages/*} ;;
-    *) echo "sign: $label is not in a <tree>/packages/<stage>/<name> directory" >&2; exit 1 ;;
-  esac
-  layouts[$tree]+=" --layout $image=$execroot/$layout"
-done < <(bazel cquery "$query" --output=starlark --starlark:expr="$expr" 2>/dev/null)
-
-if [ ${#layouts[@]} -eq 0 ]; then
-  echo "sign: no published image under ${patterns[*]}" >&2
-  exit 1
-fi
 cd "${BUILD_WORKING_DIRECTORY:-$BUILD_WORKSPACE_DIRECTORY}"
 status=0
 for tree in "${!layouts[@]}"; do
