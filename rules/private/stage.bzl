@@ -131,7 +131,7 @@ and package.toml; they can be written by hand too.""",
             providers = [StagexImageInfo],
         ),
         "platforms": attr.string_list(
-            doc = "The platforms package.toml pins the package to, `os/architecture` (`linux/386`). When set, the stage is built for the first of them whatever `--platforms` says (an incoming-edge transition to `//platforms:<os>_<architecture>`); empty builds for the requested platform.",
+            doc = "The platforms package.toml pins the package to, `os/architecture` (`linux/386`). When set, the stage is built for the requested platform if it is one of them, and for the first of them otherwise (an incoming-edge transition to `//platforms:<os>_<architecture>`); empty builds for the requested platform.",
         ),
         "sources": attr.label_keyed_string_dict(
             doc = "Downloaded source files, each mapped to its path in the build context (`fetch/<file>`).",

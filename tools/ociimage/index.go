@@ -65,7 +65,7 @@ func WriteIndex(dir string, images []string, annotations map[string]string) (ind
 	if err != nil {
 		return "", err
 	}
-	err = writeAtomic(dir, func(tmp string) error {
+	err = WriteDir(dir, func(tmp string) error {
 		p, err := layout.Write(tmp, empty.Index)
 		if err != nil {
 			return err

@@ -162,7 +162,7 @@ func WriteImage(dir string, layers []Layer, cfg Config, annotations map[string]s
 	if err != nil {
 		return "", err
 	}
-	err = writeAtomic(dir, func(tmp string) error {
+	err = WriteDir(dir, func(tmp string) error {
 		p, err := layout.Write(tmp, empty.Index)
 		if err != nil {
 			return err
@@ -200,10 +200,12 @@ func describe(m interface {
 	return v1.Descriptor{MediaType: mt, Size: size, Digest: h}, nil
 }
 
-// writeAtomic fills a fresh directory next to dir, fixes its modes and
-// renames it to dir, replacing what was there. On error the temporary
-// directory is removed and dir is untouched.
-func writeAtomic(dir string, fill func(tmp string) error) (err error) {
+// WriteDir fills a fresh directory next to dir, gives its directories mode
+// 0755 and its files 0644, and renames it to dir, replacing what was there.
+// On error the temporary directory is removed and dir is untouched. Every
+// layout this package writes goes through it; other writers of layouts
+// (package pull) use it too.
+func WriteDir(dir string, fill func(tmp string) error) (err error) {
 	dir = filepath.Clean(dir)
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {

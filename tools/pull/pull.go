@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/stagex/stagex-bazel/tools/ociimage"
 	"github.com/stagex/stagex-bazel/tools/regclient"
 )
 
@@ -132,7 +133,7 @@ func write(ctx context.Context, src source, h v1.Hash, platform, dir string) (*R
 	}
 	src.begin(total)
 	imageDigest, _ := v1.NewHash(res.ImageDigest)
-	err = writeAtomic(dir, func(tmp string) error {
+	err = ociimage.WriteDir(dir, func(tmp string) error {
 		p, err := layout.Write(tmp, empty.Index)
 		if err != nil {
 			return err
