@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -53,92 +55,170 @@ func openRoot(dir string) (*root, error) {
 
 func (r *root) close() { unix.Close(r.fd) }
 
-// openDir opens the directory named by the slash path rel (relative to the
-// root, possibly through symbolic links) and returns an O_PATH descriptor
-// for it. With create, missing directories are made with mode 0755 and
-// reported to made, which receives their paths relative to the root.
-func (r *root) openDir(rel string, create bool, made func(string)) (int, error) {
-	todo := splitPath(rel)
-	// stack[i] is the descriptor of the directory at depth i; names[i-1]
-	// is its name in its parent.
-	stack := []int{r.fd}
-	var names []string
-	release := func() {
-		for _, fd := range stack[1:] {
-			unix.Close(fd)
-		}
+// dirChain is the chain of directories a path has been resolved through.
+type dirChain struct {
+	// stack[i] is an O_PATH descriptor of the directory at depth i;
+	// stack[0] is the root's own and is not closed here.
+	stack []int
+	// names[i] is the name of stack[i+1] in stack[i].
+	names []string
+}
+
+// release closes the descriptors the walk opened.
+func (w *dirChain) release() {
+	for _, fd := range w.stack[1:] {
+		unix.Close(fd)
 	}
+	w.stack = w.stack[:1]
+	w.names = nil
+}
+
+// pop leaves the directory on top, never the root.
+func (w *dirChain) pop() {
+	if len(w.names) > 0 {
+		unix.Close(w.stack[len(w.stack)-1])
+		w.stack = w.stack[:len(w.stack)-1]
+		w.names = w.names[:len(w.names)-1]
+	}
+}
+
+// walk resolves the slash path rel (relative to the root) as a chain of
+// directories, following symbolic links as if the root were "/": an
+// absolute target starts again at the root and ".." never climbs above it.
+// With create, missing directories are made with mode 0755 and reported to
+// made, which receives their paths relative to the root.
+//
+// It stops at the first component it cannot enter: err says why (ENOENT:
+// missing, ENOTDIR: not a directory or a link, or another failure) and
+// rest holds the components left, that one first. The walk so far is
+// returned in every case; the caller releases it.
+func (r *root) walk(rel string, create bool, made func(string)) (w *dirChain, rest []string, err error) {
+	w = &dirChain{stack: []int{r.fd}}
+	todo := splitPath(rel)
 	links := 0
 	for len(todo) > 0 {
 		c := todo[0]
-		todo = todo[1:]
 		switch c {
 		case "", ".":
+			todo = todo[1:]
 			continue
 		case "..":
-			if len(names) > 0 {
-				unix.Close(stack[len(stack)-1])
-				stack = stack[:len(stack)-1]
-				names = names[:len(names)-1]
-			}
+			w.pop()
+			todo = todo[1:]
 			continue
 		}
-		cur := stack[len(stack)-1]
+		cur := w.stack[len(w.stack)-1]
 		var st unix.Stat_t
 		err := unix.Fstatat(cur, c, &st, unix.AT_SYMLINK_NOFOLLOW)
 		if errors.Is(err, unix.ENOENT) && create {
 			err = mkdirMode(cur, c, 0o755)
 			if err == nil {
 				if made != nil {
-					made(joinPath(names, c))
+					made(joinPath(w.names, c))
 				}
 				err = unix.Fstatat(cur, c, &st, unix.AT_SYMLINK_NOFOLLOW)
 			}
 		}
 		if err != nil {
-			release()
-			return -1, &os.PathError{Op: "lstat", Path: joinPath(names, c), Err: err}
+			return w, todo, &os.PathError{Op: "lstat", Path: joinPath(w.names, c), Err: err}
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
 			fd, err := unix.Openat(cur, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
-				release()
-				return -1, &os.PathError{Op: "open", Path: joinPath(names, c), Err: err}
+				return w, todo, &os.PathError{Op: "open", Path: joinPath(w.names, c), Err: err}
 			}
-			stack = append(stack, fd)
-			names = append(names, c)
+			w.stack = append(w.stack, fd)
+			w.names = append(w.names, c)
+			todo = todo[1:]
 		case unix.S_IFLNK:
 			links++
 			if links > maxSymlinks {
-				release()
-				return -1, &os.PathError{Op: "resolve", Path: rel, Err: unix.ELOOP}
+				return w, todo, &os.PathError{Op: "resolve", Path: rel, Err: unix.ELOOP}
 			}
 			target, err := readlinkAt(cur, c)
 			if err != nil {
-				release()
-				return -1, &os.PathError{Op: "readlink", Path: joinPath(names, c), Err: err}
+				return w, todo, &os.PathError{Op: "readlink", Path: joinPath(w.names, c), Err: err}
 			}
 			if strings.HasPrefix(target, "/") {
-				for _, fd := range stack[1:] {
-					unix.Close(fd)
-				}
-				stack, names = stack[:1], nil
+				w.release()
 			}
-			todo = append(splitPath(target), todo...)
+			todo = append(splitPath(target), todo[1:]...)
 		default:
-			release()
-			return -1, &os.PathError{Op: "resolve", Path: joinPath(names, c), Err: unix.ENOTDIR}
+			return w, todo, &os.PathError{Op: "resolve", Path: joinPath(w.names, c), Err: unix.ENOTDIR}
 		}
 	}
-	top := stack[len(stack)-1]
-	if top == r.fd {
+	return w, nil, nil
+}
+
+// openDir opens the directory named by the slash path rel (relative to the
+// root, possibly through symbolic links) and returns an O_PATH descriptor
+// for it. With create, missing directories are made as walk makes them.
+func (r *root) openDir(rel string, create bool, made func(string)) (int, error) {
+	w, _, err := r.walk(rel, create, made)
+	if err != nil {
+		w.release()
+		return -1, err
+	}
+	if len(w.names) == 0 {
 		return unix.Dup(r.fd)
 	}
-	for _, fd := range stack[1 : len(stack)-1] {
-		unix.Close(fd)
-	}
+	top := w.stack[len(w.stack)-1]
+	w.stack = w.stack[:len(w.stack)-1]
+	w.release()
 	return top, nil
+}
+
+// ResolvePath returns the host path of the slash path p inside the
+// directory root, following symbolic links in every component, the last
+// one too, as if root were "/": an absolute target starts again at root and
+// ".." never climbs above it, so the result always lies inside root. p is
+// first cleaned lexically, as a path written in a Containerfile is.
+//
+// A missing component ends the resolution; the rest of p is appended as it
+// is, as the path a later mkdir -p would make (a ".." left in it, which
+// only a symbolic link's target can bring, is an error: it cannot be
+// resolved). A component that is not a directory may only come last. The
+// links are read through O_PATH descriptors, but the path returned is only
+// as good as the tree: whoever uses it must not let untrusted code change
+// root meanwhile.
+func ResolvePath(root, p string) (string, error) {
+	r, err := openRoot(root)
+	if err != nil {
+		return "", err
+	}
+	defer r.close()
+	w, rest, err := r.walk(strings.TrimPrefix(path.Clean("/"+p), "/"), false, nil)
+	defer w.release()
+	names := slices.Clone(w.names)
+	switch {
+	case err == nil:
+	case errors.Is(err, unix.ENOENT):
+		for _, c := range rest {
+			switch c {
+			case "", ".":
+				continue
+			case "..":
+				return "", &os.PathError{Op: "resolve", Path: p, Err: unix.ENOENT}
+			}
+			names = append(names, c)
+		}
+	case errors.Is(err, unix.ENOTDIR) && onlyDots(rest[1:]):
+		names = append(names, rest[0])
+	default:
+		return "", err
+	}
+	return filepath.Join(root, filepath.FromSlash(strings.Join(names, "/"))), nil
+}
+
+// onlyDots reports whether every component of cs is "" or ".".
+func onlyDots(cs []string) bool {
+	for _, c := range cs {
+		if c != "" && c != "." {
+			return false
+		}
+	}
+	return true
 }
 
 // parent resolves the directory holding rel and returns a descriptor for it

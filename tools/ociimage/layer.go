@@ -1,12 +1,8 @@
 package ociimage
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
-	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -89,23 +85,11 @@ func (l *fileLayer) Size() (int64, error) { return l.size, nil }
 // MediaType implements partial.CompressedLayer.
 func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
-// Compressed implements partial.CompressedLayer: it streams the file and
-// fails at its end when its length or sha256 differ from the given ones.
+// Compressed implements partial.CompressedLayer: it streams the file,
+// failing when its length or sha256 differ from the given ones (see
+// OpenBlob).
 func (l *fileLayer) Compressed() (io.ReadCloser, error) {
-	f, err := os.Open(l.path)
-	if err != nil {
-		return nil, fmt.Errorf("layer: %w", err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("layer: %w", err)
-	}
-	if info.Size() != l.size {
-		f.Close()
-		return nil, fmt.Errorf("layer %s: size mismatch: expected %d bytes, file has %d", l.path, l.size, info.Size())
-	}
-	return &verifyingReader{l: l, f: f, h: sha256.New()}, nil
+	return OpenBlob(l.path, l.digest, l.size)
 }
 
 // asLayer returns the v1.Layer of a fileLayer.
@@ -115,28 +99,3 @@ func (l *fileLayer) asLayer() v1.Layer {
 	v, _ := partial.CompressedToLayer(l)
 	return v
 }
-
-type verifyingReader struct {
-	l *fileLayer
-	f *os.File
-	h hash.Hash
-	n int64
-}
-
-func (r *verifyingReader) Read(p []byte) (int, error) {
-	n, err := r.f.Read(p)
-	r.h.Write(p[:n])
-	r.n += int64(n)
-	if err == io.EOF {
-		if r.n != r.l.size {
-			return n, fmt.Errorf("layer %s: size mismatch: expected %d bytes, read %d", r.l.path, r.l.size, r.n)
-		}
-		got := hex.EncodeToString(r.h.Sum(nil))
-		if got != r.l.digest.Hex {
-			return n, fmt.Errorf("layer %s: digest mismatch: expected %s, got sha256:%s", r.l.path, r.l.digest, got)
-		}
-	}
-	return n, err
-}
-
-func (r *verifyingReader) Close() error { return r.f.Close() }

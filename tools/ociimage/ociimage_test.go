@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"maps"
@@ -387,10 +388,10 @@ func TestWriteImageErrors(t *testing.T) {
 		contains []string
 	}{
 		{"digest mismatch", []Layer{other, wrongDigest}, linux, nil, []string{
-			"digest mismatch", "expected " + wrongDigest.Digest, "got " + good.Digest, good.Path,
+			good.Path + ": content does not match its digest", "expected " + wrongDigest.Digest, "got " + good.Digest,
 		}},
 		{"one digest, two diff IDs", []Layer{good, conflict}, linux, nil, []string{"share digest " + good.Digest}},
-		{"size mismatch", []Layer{wrongSize}, linux, nil, []string{"size mismatch", "expected"}},
+		{"size mismatch", []Layer{wrongSize}, linux, nil, []string{good.Path + ": size mismatch", fmt.Sprintf("expected %d bytes, the file has %d", wrongSize.Size, good.Size)}},
 		{"missing file", []Layer{missing}, linux, nil, []string{"missing.tar.gz"}},
 		{"bad digest syntax", []Layer{{Path: good.Path, Digest: "abc", DiffID: good.DiffID, Size: good.Size}}, linux, nil, []string{`"abc"`, "sha256:<64 hex digits>"}},
 		{"bad diff id", []Layer{{Path: good.Path, Digest: good.Digest, DiffID: "sha256:xyz", Size: good.Size}}, linux, nil, []string{"diff ID"}},

@@ -2,8 +2,6 @@ package ociimage
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -17,37 +15,13 @@ import (
 )
 
 // Layouts are read here rather than with go-containerregistry's layout
-// package, which refuses blobs that are symbolic links: inside a Bazel
-// sandbox every input file is one. Each blob is checked against its digest
+// package (see OpenBlob). Each blob is checked against its digest and size
 // as it is read.
 
-// readBlob returns the content of the blob with digest h in the layout at
-// dir, following a symbolic link to a regular file and checking the sha256.
-func readBlob(dir string, h v1.Hash) ([]byte, error) {
-	if h.Algorithm != "sha256" {
-		return nil, fmt.Errorf("%s: blob %s: only sha256 digests are supported", dir, h)
-	}
-	p := filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
-	info, err := os.Stat(p)
-	if err != nil {
-		return nil, fmt.Errorf("%s: blob %s: %w", dir, h, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: blob %s is not a regular file", dir, h)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != h.Hex {
-		return nil, fmt.Errorf("%s: blob content does not match its name: expected sha256:%s, got sha256:%s", p, h.Hex, got)
-	}
-	return data, nil
-}
-
-// topDescriptor returns the one descriptor listed in dir/index.json.
-func topDescriptor(dir string) (v1.Descriptor, error) {
+// TopDescriptor returns the one descriptor (of an image manifest or an
+// image index) that dir/index.json lists, as StageX layouts hold exactly
+// one.
+func TopDescriptor(dir string) (v1.Descriptor, error) {
 	name := filepath.Join(dir, "index.json")
 	data, err := os.ReadFile(name)
 	if err != nil {
@@ -66,7 +40,7 @@ func topDescriptor(dir string) (v1.Descriptor, error) {
 // LayoutDigest returns the digest ("sha256:<hex>") of the one manifest or
 // image index that dir/index.json lists: the digest StageX pins.
 func LayoutDigest(dir string) (string, error) {
-	desc, err := topDescriptor(dir)
+	desc, err := TopDescriptor(dir)
 	if err != nil {
 		return "", err
 	}
@@ -91,7 +65,7 @@ func (i *layoutImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) 
 	if !ok {
 		return nil, fmt.Errorf("%s: image has no layer %s", i.dir, h)
 	}
-	return &layoutLayer{path: filepath.Join(i.dir, "blobs", h.Algorithm, h.Hex), desc: d}, nil
+	return &layoutLayer{path: BlobPath(i.dir, h), desc: d}, nil
 }
 
 // layoutLayer is a layer blob of a layout; its digest is checked while it
@@ -105,15 +79,14 @@ func (l *layoutLayer) Digest() (v1.Hash, error)            { return l.desc.Diges
 func (l *layoutLayer) Size() (int64, error)                { return l.desc.Size, nil }
 func (l *layoutLayer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
 func (l *layoutLayer) Compressed() (io.ReadCloser, error) {
-	fl := &fileLayer{path: l.path, digest: l.desc.Digest, size: l.desc.Size, mediaType: l.desc.MediaType}
-	return fl.Compressed()
+	return OpenBlob(l.path, l.desc.Digest, l.desc.Size)
 }
 
 // ReadImage returns the single image of the OCI layout at dir. It fails when
 // index.json lists anything but exactly one image manifest (for example a
 // multi-platform index).
 func ReadImage(dir string) (v1.Image, error) {
-	desc, err := topDescriptor(dir)
+	desc, err := TopDescriptor(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +95,7 @@ func ReadImage(dir string) (v1.Image, error) {
 	default:
 		return nil, fmt.Errorf("%s: index.json lists a %s; expected an image manifest", filepath.Join(dir, "index.json"), desc.MediaType)
 	}
-	raw, err := readBlob(dir, desc.Digest)
+	raw, err := ReadBlob(BlobPath(dir, desc.Digest), desc.Digest, desc.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +103,7 @@ func ReadImage(dir string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: manifest %s: %w", dir, desc.Digest, err)
 	}
-	config, err := readBlob(dir, m.Config.Digest)
+	config, err := ReadBlob(BlobPath(dir, m.Config.Digest), m.Config.Digest, m.Config.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +144,7 @@ func BaseLayers(dir string) ([]Layer, error) {
 			return nil, fmt.Errorf("%s: layer %d has media type %s, not a layer type", dir, i, d.MediaType)
 		}
 		layers[i] = Layer{
-			Path:      filepath.Join(dir, "blobs", d.Digest.Algorithm, d.Digest.Hex),
+			Path:      BlobPath(dir, d.Digest),
 			Digest:    d.Digest.String(),
 			DiffID:    cf.RootFS.DiffIDs[i].String(),
 			Size:      d.Size,

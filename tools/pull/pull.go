@@ -15,8 +15,6 @@ package pull
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -239,12 +237,9 @@ func (s localSource) begin(int64) {}
 
 func (s localSource) manifest(_ context.Context, h v1.Hash) ([]byte, types.MediaType, error) {
 	p := s.path(h)
-	raw, err := os.ReadFile(p)
+	raw, err := ociimage.ReadBlob(p, h, ociimage.UnknownSize)
 	if err != nil {
-		return nil, "", fmt.Errorf("manifest %s: %w", h, err)
-	}
-	if got := sha256Hex(raw); got != h.Hex {
-		return nil, "", fmt.Errorf("%s: content does not match its name: sha256:%s", p, got)
+		return nil, "", err
 	}
 	var probe struct {
 		MediaType types.MediaType `json:"mediaType"`
@@ -258,19 +253,14 @@ func (s localSource) manifest(_ context.Context, h v1.Hash) ([]byte, types.Media
 	return raw, probe.MediaType, nil
 }
 
-func (s localSource) blob(_ context.Context, desc v1.Descriptor, path string) error {
-	src := s.path(desc.Digest)
-	in, err := os.Open(src)
+// blob copies the blob desc names to a new file at path, checking it on the
+// way (see ociimage.OpenBlob).
+func (s localSource) blob(_ context.Context, desc v1.Descriptor, path string) (err error) {
+	in, err := ociimage.OpenBlob(s.path(desc.Digest), desc.Digest, desc.Size)
 	if err != nil {
-		return fmt.Errorf("blob %s: %w", desc.Digest, err)
+		return err
 	}
 	defer in.Close()
-	return copyChecked(in, src, desc, path)
-}
-
-// copyChecked copies r (named name) to a new file at path, checking size
-// and digest against desc.
-func copyChecked(r io.Reader, name string, desc v1.Descriptor, path string) (err error) {
 	out, err := os.Create(path)
 	if err != nil {
 		return err
@@ -280,21 +270,6 @@ func copyChecked(r io.Reader, name string, desc v1.Descriptor, path string) (err
 			err = cerr
 		}
 	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(r, desc.Size+1))
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if n != desc.Size {
-		return fmt.Errorf("%s: size %d, the manifest says %d", name, n, desc.Size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != desc.Digest.Hex {
-		return fmt.Errorf("%s: content does not match its digest: expected %s, got sha256:%s", name, desc.Digest, got)
-	}
-	return nil
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	_, err = io.Copy(out, in)
+	return err
 }

@@ -321,17 +321,23 @@ func TestAssemble(t *testing.T) {
 	layer := filepath.Join(blobs, "sha256", man.Layers[0].Digest.Hex)
 	data, _ := os.ReadFile(layer)
 	data[0] ^= 0xff
-	os.WriteFile(layer, data, 0o644)
+	if err := os.WriteFile(layer, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := sha256.Sum256(data)
 	for _, tc := range []struct {
-		digest, want string
+		digest string
+		want   []string
 	}{
-		{digest, "does not match its digest"},
-		{"sha256:" + strings.Repeat("1", 64), "no such file"},
-		{"md5:abc", "expected sha256"},
+		{digest, []string{layer + ": content does not match its digest", "expected " + man.Layers[0].Digest.String(), "got sha256:" + hex.EncodeToString(corrupt[:])}},
+		{"sha256:" + strings.Repeat("1", 64), []string{"no such file"}},
+		{"md5:abc", []string{"expected sha256"}},
 	} {
 		_, err = Assemble(blobs, tc.digest, "", filepath.Join(t.TempDir(), "bad.oci"))
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Assemble(%s): error %v; expected %q", tc.digest, err, tc.want)
+		for _, w := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("Assemble(%s): error %v; expected %q", tc.digest, err, w)
+			}
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/stagex/stagex-bazel/tools/ociimage"
 	"github.com/stagex/stagex-bazel/tools/pull"
 	"github.com/stagex/stagex-bazel/tools/regclient"
@@ -259,8 +261,17 @@ func TestPushRefusesCorruptBlobs(t *testing.T) {
 	opts := quiet()
 	opts.Attempts = 3
 	_, err = Push(context.Background(), dir, reg.Host()+"/stagex/corrupt", opts)
-	if err == nil || !strings.Contains(err.Error(), "does not match its name") {
-		t.Errorf("error %v; expected the corrupt layer to be named", err)
+	got, _, err2 := v1.SHA256(bytes.NewReader(data))
+	if err2 != nil {
+		t.Fatal(err2)
+	}
+	if err == nil {
+		t.Fatal("pushed a corrupt layer")
+	}
+	for _, s := range []string{layer + ": content does not match its digest", "expected " + man.Layers[0].Digest.String(), "got " + got.String()} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v; expected it to contain %q", err, s)
+		}
 	}
 	resp, err := http.Head(reg.URL() + "/v2/stagex/corrupt/blobs/" + man.Layers[0].Digest.String())
 	if err != nil {

@@ -214,7 +214,7 @@ func (b *builder) mkdirInRoot(dir string) error {
 	if dir == "" {
 		return nil
 	}
-	host, err := resolveInRoot(b.root, dir)
+	host, err := layer.ResolvePath(b.root, dir)
 	if err != nil {
 		return err
 	}
@@ -402,7 +402,7 @@ func (b *builder) applyEntries(s *containerfile.Step, entries []copyEntry, opts 
 }
 
 func (b *builder) isDirInRoot(p string) bool {
-	host, err := resolveInRoot(b.root, p)
+	host, err := layer.ResolvePath(b.root, p)
 	if err != nil {
 		return false
 	}
@@ -490,7 +490,7 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 	}
 	var sources []string
 	if isGlob(src) {
-		host, err := resolveInRoot(root, path.Dir(src))
+		host, err := layer.ResolvePath(root, path.Dir(src))
 		if err != nil {
 			return nil, err
 		}
@@ -499,7 +499,7 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 			return nil, b.fail(s, "%s: %v", src, err)
 		}
 	} else {
-		host, err := resolveInRoot(root, src)
+		host, err := layer.ResolvePath(root, src)
 		if err != nil {
 			return nil, err
 		}

@@ -12,43 +12,59 @@ import (
 	"time"
 )
 
-func TestResolveInRoot(t *testing.T) {
-	root := t.TempDir()
+// TestPathsInRoot checks the builder's WORKDIR/COPY path helpers (over
+// layer.ResolvePath, which has its own tests) on links pointing out of the
+// root: nothing is made or looked at outside it.
+func TestPathsInRoot(t *testing.T) {
+	host := t.TempDir() // stands for any host directory
+	root := filepath.Join(t.TempDir(), "a", "b", "root")
+	up := strings.Repeat("../", 12)
 	tree{
-		"usr/lib/f":      {data: "f", mode: 0o644},
-		"lib":            {link: "usr/lib"},
-		"abs":            {link: "/usr/lib"},
-		"up":             {link: "../../../.."},
-		"host":           {link: "/etc"},
-		"usr/lib/loop":   {link: "loop2"},
-		"usr/lib/loop2":  {link: "loop"},
-		"usr/lib/parent": {link: ".."},
+		"usr/lib/f": {data: "f", mode: 0o644},
+		"lib":       {link: "usr/lib"},
+		"hostlink":  {link: host},
+		"up":        {link: up},
+		"gone":      {link: "missing/" + up + host}, // ".." after a missing component
+		"hostdir":   {link: up + host},
 	}.materialize(t, root)
+	b := &builder{root: root}
+	inRoot := strings.TrimPrefix(host, "/")
 	for _, tt := range []struct {
-		in, want, err string
+		dir, made, err string
 	}{
-		{in: "/usr/lib/f", want: "usr/lib/f"},
-		{in: "usr/lib/f", want: "usr/lib/f"},
-		{in: "/lib/f", want: "usr/lib/f"},
-		{in: "/abs/f", want: "usr/lib/f"},
-		{in: "/up/usr/lib/f", want: "usr/lib/f"},
-		{in: "/../../usr/lib/f", want: "usr/lib/f"},
-		{in: "/host/passwd", want: "etc/passwd"}, // the root's /etc, not the host's
-		{in: "/lib/parent/lib/f", want: "usr/lib/f"},
-		{in: "/lib/missing/x/y", want: "usr/lib/missing/x/y"},
-		{in: "/", want: ""},
-		{in: "/lib/loop/x", err: "too many levels of symbolic links"},
+		{dir: "/lib/new", made: "usr/lib/new"},
+		{dir: "/hostlink/wd", made: inRoot + "/wd"},
+		{dir: "/up/x/y", made: "x/y"},
+		{dir: "/gone/wd", err: "no such file"},
+		{dir: "/lib/f/x", err: "not a directory"},
 	} {
-		got, err := resolveInRoot(root, tt.in)
+		err := b.mkdirInRoot(tt.dir)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("resolveInRoot(%q) = %q, %v; want error %q", tt.in, got, err, tt.err)
+				t.Errorf("mkdirInRoot(%q) = %v; want error %q", tt.dir, err, tt.err)
 			}
 			continue
 		}
-		if want := filepath.Join(root, tt.want); err != nil || got != want {
-			t.Errorf("resolveInRoot(%q) = %q, %v; want %q", tt.in, got, err, want)
+		if info, serr := os.Lstat(filepath.Join(root, tt.made)); err != nil || serr != nil || !info.IsDir() {
+			t.Errorf("mkdirInRoot(%q) = %v; %s: %v", tt.dir, err, tt.made, serr)
 		}
+	}
+	for _, tt := range []struct {
+		p    string
+		want bool
+	}{
+		{"/lib", true},
+		{"/usr/lib/f", false},
+		{"/hostdir", true}, // made above, inside the root
+		{"/gone", false},
+		{"/nothing", false},
+	} {
+		if got := b.isDirInRoot(tt.p); got != tt.want {
+			t.Errorf("isDirInRoot(%q) = %v, want %v", tt.p, got, tt.want)
+		}
+	}
+	if ents, err := os.ReadDir(host); err != nil || len(ents) != 0 {
+		t.Errorf("the host directory holds %v (%v); want nothing", ents, err)
 	}
 }
 

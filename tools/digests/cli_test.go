@@ -1,4 +1,4 @@
-package main
+package digests
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ func writeLayout(t *testing.T, arch string) (string, string) {
 	return dir, d
 }
 
-func TestRun(t *testing.T) {
+func TestCommand(t *testing.T) {
 	amd, amdDigest := writeLayout(t, "amd64")
 	arm, armDigest := writeLayout(t, "arm64")
 	root := t.TempDir()
@@ -51,7 +51,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, s := range steps {
 		var stdout, stderr bytes.Buffer
-		code := run(s.args, &stdout, &stderr)
+		code := Command(s.args, &stdout, &stderr)
 		out := stdout.String() + stderr.String()
 		if code != s.code || !strings.Contains(out, s.contains) {
 			t.Errorf("%s: exit %d, output %q; want exit %d and %q", s.name, code, out, s.code, s.contains)
@@ -72,7 +72,7 @@ func TestUpdateRootFromEnv(t *testing.T) {
 	root := t.TempDir()
 	t.Setenv("BUILD_WORKSPACE_DIRECTORY", root)
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"update", "--layout", "bootstrap-stage0=" + dir}, &stdout, &stderr); code != 0 {
+	if code := Command([]string{"update", "--layout", "bootstrap-stage0=" + dir}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	got, err := os.ReadFile(filepath.Join(root, "digests", "bootstrap.txt"))
