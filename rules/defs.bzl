@@ -9,6 +9,9 @@
 - `stagex_push` makes `bazel run` push an image to a registry by digest.
 - `stagex` is the module extension for published images pinned by digest
   (`use_extension("@stagex//rules:defs.bzl", "stagex")`; rules/private/image.bzl).
+- `stagex_tree` is the module extension that imports a whole StageX source
+  tree from a release archive pinned by sha256 and translates it
+  (rules/private/tree.bzl).
 - `stagex_bootstrap_chain`, `stagex_bootstrap_stage_rule`,
   `stagex_bootstrap_toolchain`, `StagexBootstrapInfo` and `BOOTSTRAP_STAGES`
   make the bootstrap stages toolchains chosen by the target platform
@@ -31,6 +34,7 @@ load(
     _stagex_bootstrap_stage_rule = "stagex_bootstrap_stage_rule",
     _stagex_bootstrap_toolchain = "stagex_bootstrap_toolchain",
 )
+load("//rules/private:tree.bzl", _stagex_tree = "stagex_tree")
 
 StagexImageInfo = _StagexImageInfo
 StagexBootstrapInfo = _StagexBootstrapInfo
@@ -65,5 +69,7 @@ stagex_signature_test = _stagex_signature_test
 stagex_push = _stagex_push
 
 stagex = _stagex
+
+stagex_tree = _stagex_tree
 
 stagex_image_index = _stagex_image_index

@@ -14,8 +14,12 @@
 #    pinned digest through Bazel's downloader (the loopback registry named
 #    as a mirror), checks the signatures, builds an image of its own on top
 #    and tests it.
-# 4. Checks that the undersigned image and a digest the registry lacks both
-#    fail, and say why.
+#    The same run builds and tests @stagex_tree, a whole StageX source tree
+#    (e2e/tree) that the stagex_tree extension imports from an archive
+#    pinned by sha256, with e2e/tree/distdir as --distdir.
+# 4. Checks that the undersigned image, a digest the registry lacks and an
+#    unreachable registry fail, and say why, and that a tree whose pin is
+#    wrong fails its digest test showing both digests.
 #
 # Needs bazel and gpg, and nothing beyond loopback. The consumer workspace
 # has its own Bazel server and output base (its server exits after five idle
@@ -46,6 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$root"
+e2e/tree/archive.sh --check
 say "building the registry, the signer and core-box"
 bazel build //tools/cmd/stagex-registry //tools/cmd/stagex-sign //e2e:box.push //fixtures/packages/core/box
 bin=$(bazel info bazel-bin 2>/dev/null)
@@ -102,18 +107,19 @@ BUILD
 done
 
 cd "$consumer"
-flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr")
+flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr" --distdir="$root/e2e/tree/distdir")
 if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
   flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
 fi
 
-say "bazel test //... in e2e/consumer"
-bazel test "${flags[@]}" //...
+say "bazel test //... @stagex_tree//... in e2e/consumer"
+bazel test "${flags[@]}" //... @stagex_tree//...
 
-# expect_failure TARGET TEXT: building TARGET must fail and say TEXT.
+# expect_failure TARGET TEXT [FLAGS...]: building TARGET (with FLAGS after
+# the usual ones) must fail and say TEXT.
 expect_failure() {
   local out
-  if out=$(bazel build "${flags[@]}" "$1" 2>&1); then
+  if out=$(bazel build "${flags[@]}" "${@:3}" "$1" 2>&1); then
     die "building $1 succeeded; expected it to fail with: $2"
   fi
   grep -qF "$2" <<<"$out" || die "building $1 failed, but without saying \"$2\":
@@ -122,5 +128,25 @@ $out"
 }
 expect_failure @core_box_undersigned "signatures do not meet the policy"
 expect_failure @core_box_missing "cannot get manifest sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+# A registry that nothing answers for (a closed loopback port; the image's
+# own host does not resolve): the fetch fails at once, naming each place.
+start=$(date +%s)
+expect_failure @core_box_missing "http://127.0.0.1:9/v2/stagex/core-box/manifests/sha256:0000000000000000000000000000000000000000000000000000000000000000: not found or unreachable" \
+  --repo_env=STAGEX_REGISTRY_MIRRORS=http://127.0.0.1:9
+took=$(($(date +%s) - start))
+[ "$took" -le 120 ] || die "the unreachable registry took ${took}s to fail (bound: 120s)"
+say "an unreachable registry fails in ${took}s"
+
+
+# The tree's own pins are checked: a wrong one fails, showing both digests.
+out=$(bazel test "${flags[@]}" @stagex_tree_mispinned//packages/core/hello:hello_digest_test 2>&1) &&
+  die "the mispinned tree's digest test passed"
+want="digest of core-hello changed: pinned sha256:0000000000000000000000000000000000000000000000000000000000000000, built sha256:"
+grep -qF "$want" <<<"$out" || die "the mispinned tree's digest test failed without saying \"$want\":
+$out"
+grep -qF "the pins belong to @" <<<"$out" || die "the mispinned tree's digest test did not say whose pins they are:
+$out"
+say "a tree with a wrong pin fails its digest test: $(grep -oF "$want" <<<"$out" | head -1)..."
 
 say "passed"

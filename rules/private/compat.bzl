@@ -24,6 +24,10 @@ def sources_compatibility(sources):
         if "//" not in label or ":" not in label:
             continue
         repo, _, rest = label.partition("//")
+        if repo != "@stagex_sources":
+            # Only this module's own hub is probed; a tree imported with
+            # stagex_tree fails on a missing download, naming it.
+            continue
         pkg, _, file = rest.partition(":")
         entry = "%s//%s:sources_missing" % (repo, pkg)
         if file in MISSING.get(pkg, []) and entry not in out:

@@ -18,11 +18,14 @@ def _digest_test_impl(ctx):
     ctx.actions.write(
         output = script,
         is_executable = True,
-        content = "#!/bin/sh\nexec '%s' check --pins '%s' --image '%s' --layout '%s'\n" % (
+        content = "#!/bin/sh\nexec '%s' check --pins '%s' --image '%s' --layout '%s' --pins-owner '%s'\n" % (
             _runfiles_path(tool),
             _runfiles_path(ctx.file.pins),
             name,
             _runfiles_path(image.layout),
+            # Pins of another repository (an imported tree) cannot be
+            # rewritten from here; the message says so.
+            ctx.file.pins.owner.workspace_name,
         ),
     )
     runfiles = ctx.runfiles(files = [ctx.file.pins, image.layout])
@@ -35,7 +38,10 @@ stagex_digest_test = rule(
     doc = """Checks that an image's manifest digest equals its pin in `digests/<stage>.txt`.
 
 On a mismatch the test prints both digests; `bazel run //:update_digests`
-rewrites the pins from a build.""",
+rewrites the pins from a build. Pins of another repository (a tree imported
+with `stagex_tree`, or StageX's own when it is a dependency) are that
+repository's: a mismatch there means the build is not reproducible here or
+the pin is wrong.""",
     attrs = {
         "image": attr.label(
             doc = "The image whose digest is checked.",

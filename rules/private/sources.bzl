@@ -26,13 +26,15 @@ def _local_candidates(rctx, file, fetch_dir):
     """file:// URLs of copies of `file` in the local sources directories.
 
     Those are the directory STAGEX_SOURCES names, if set, and the tree's
-    fetch/ directory (beside its packages/) in the workspace.
+    fetch/ directory (beside its packages/) in the workspace, unless
+    fetch_dir is empty (a tree imported from an archive has no workspace).
     """
     dirs = []
     env_dir = rctx.os.environ.get(_SOURCES_DIR_ENV, "")
     if env_dir:
         dirs.append(env_dir)
-    dirs.append(_module_root(rctx) + "/" + fetch_dir)
+    if fetch_dir:
+        dirs.append(_module_root(rctx) + "/" + fetch_dir)
     urls = []
     for d in dirs:
         p = rctx.path(d + "/" + file)
@@ -40,12 +42,21 @@ def _local_candidates(rctx, file, fetch_dir):
             urls.append("file://" + str(p))
     return urls
 
-def _repo_name(pkg, file):
-    """The name of the repository holding one source file of a package."""
+def source_repo_name(pkg, file, prefix = "stagex_src_"):
+    """The name of the repository holding one source file of a package.
+
+    Args:
+      pkg: the package directory, e.g. "packages/core/make".
+      file: the source's file name.
+      prefix: what the name starts with: one per tree.
+
+    Returns:
+      A repository name.
+    """
     out = []
     for c in (pkg + "_" + file).elems():
         out.append(c if c.isalnum() or c in "_-." else "_")
-    return "stagex_src_" + "".join(out)
+    return prefix + "".join(out)
 
 def _mirror_report(urls):
     return "\n".join(["    " + u for u in urls]) if urls else "    (none)"
@@ -84,7 +95,7 @@ stagex_source = repository_rule(
     implementation = _source_impl,
     doc = "Downloads one package source file, pinned by sha256; `//file` is the file.",
     attrs = {
-        "fetch_dir": attr.string(doc = "The tree's directory of pre-fetched sources, relative to the workspace.", default = "fetch"),
+        "fetch_dir": attr.string(doc = "The tree's directory of pre-fetched sources, relative to the workspace; empty for none.", default = "fetch"),
         "file": attr.string(doc = "The file name (what ADD fetch/<file> names).", mandatory = True),
         "package": attr.string(doc = "The package directory, for error messages.", mandatory = True),
         "sha256": attr.string(doc = "The expected sha256 of the file, hex.", mandatory = True),
@@ -101,7 +112,7 @@ def _watch_fetch_dirs(rctx, index):
     for srcs in index.values():
         for src in srcs:
             dirs[src.get("fetch_dir", "fetch")] = True
-    for d in sorted(dirs.keys()):
+    for d in sorted([d for d in dirs.keys() if d]):
         p = rctx.path(_module_root(rctx) + "/" + d)
         if p.exists:
             rctx.watch_tree(p)
@@ -109,15 +120,18 @@ def _watch_fetch_dirs(rctx, index):
             rctx.watch(p)  # its creation counts as a change
 
 def _hub_impl(rctx):
-    index = json.decode(rctx.read(rctx.attr.index))
-    offline = rctx.os.environ.get(_OFFLINE_ENV, "") == "1"
+    if rctx.attr.index:
+        index = json.decode(rctx.read(rctx.attr.index))
+    else:
+        index = json.decode(rctx.attr.index_json)
+    offline = rctx.attr.probe and rctx.os.environ.get(_OFFLINE_ENV, "") == "1"
     missing = {}
     if offline:
         _watch_fetch_dirs(rctx, index)
     for pkg in sorted(index.keys()):
         lines = []
         for src in index[pkg]:
-            lines.append('alias(\n    name = "%s",\n    actual = "@%s//file",\n    visibility = ["//visibility:public"],\n)\n' % (src["file"], _repo_name(pkg, src["file"])))
+            lines.append('alias(\n    name = "%s",\n    actual = "@%s//file",\n    visibility = ["//visibility:public"],\n)\n' % (src["file"], source_repo_name(pkg, src["file"], rctx.attr.repo_prefix)))
             if offline:
                 probe = rctx.download(
                     url = _local_candidates(rctx, src["file"], src.get("fetch_dir", "fetch")) + src["urls"],
@@ -138,10 +152,14 @@ def _hub_impl(rctx):
     rctx.file("BUILD.bazel", content = "")
     rctx.file("availability.bzl", content = "# Written by the stagex_sources extension.\nMISSING = %s\n" % json.encode_indent(missing, indent = "    "))
 
-_sources_hub = repository_rule(
+sources_hub = repository_rule(
     implementation = _hub_impl,
+    doc = "The hub of a tree's downloads: `//<package dir>:<file>` is one source file.",
     attrs = {
-        "index": attr.label(mandatory = True, allow_single_file = True),
+        "index": attr.label(doc = "The sources index file (or give index_json).", allow_single_file = True),
+        "index_json": attr.string(doc = "The sources index itself, when there is no file.", default = "{}"),
+        "probe": attr.bool(doc = "Offline, find out which sources are missing (availability.bzl).", default = True),
+        "repo_prefix": attr.string(doc = "The prefix of the source repositories' names.", default = "stagex_src_"),
     },
     environ = [_OFFLINE_ENV, _SOURCES_DIR_ENV],
 )
@@ -153,14 +171,14 @@ def _sources_extension_impl(mctx):
             for pkg in sorted(index.keys()):
                 for src in index[pkg]:
                     stagex_source(
-                        name = _repo_name(pkg, src["file"]),
+                        name = source_repo_name(pkg, src["file"]),
                         fetch_dir = src.get("fetch_dir", "fetch"),
                         file = src["file"],
                         package = pkg,
                         sha256 = src["sha256"],
                         urls = src.get("urls", []),
                     )
-            _sources_hub(name = tag.name, index = tag.file)
+            sources_hub(name = tag.name, index = tag.file)
     return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
 
 stagex_sources = module_extension(

@@ -66,6 +66,7 @@ func check(args []string, stdout, stderr io.Writer) error {
 	pinsPath := fs.String("pins", "", "pin file, digests/<stage>.txt")
 	image := fs.String("image", "", "image name, <stage>-<name>")
 	dir := fs.String("layout", "", "OCI layout directory of the built image")
+	owner := fs.String("pins-owner", "", "the repository the pin file belongs to, when it is not this workspace's")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *pinsPath == "" || *image == "" || *dir == "" {
 		fs.Usage()
 		return errUsage
@@ -74,6 +75,7 @@ func check(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	pins.Owner = *owner
 	built, err := ociimage.LayoutDigest(*dir)
 	if err != nil {
 		return err

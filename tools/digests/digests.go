@@ -31,6 +31,11 @@ const lineFormat = "`<sha256 hex> <stage>-<name>`"
 
 // Pins is the content of one pin file: image name to sha256 hex.
 type Pins struct {
+	// Owner is the Bazel repository the pin file comes from when it is not
+	// the workspace's own (an imported StageX tree, or StageX used as a
+	// dependency): its pins cannot be rewritten from here, and a mismatch
+	// says so instead of naming UpdateCommand.
+	Owner string
 	path  string
 	hexes map[string]string
 	lines map[string]int // line of each name in the parsed file; absent when set later
@@ -156,12 +161,20 @@ func (p *Pins) Check(name, built string) error {
 	}
 	pinned, ok := p.hexes[name]
 	if !ok {
-		return diag.Errorf(p.path, 0, "no pinned digest for %s (built sha256:%s); run `%s` to pin it", name, hex, UpdateCommand)
+		return diag.Errorf(p.path, 0, "no pinned digest for %s (built sha256:%s); %s", name, hex, p.fix("pin it"))
 	}
 	if pinned != hex {
-		return diag.Errorf(p.path, p.lines[name], "digest of %s changed: pinned sha256:%s, built sha256:%s; run `%s` to re-pin", name, pinned, hex, UpdateCommand)
+		return diag.Errorf(p.path, p.lines[name], "digest of %s changed: pinned sha256:%s, built sha256:%s; %s", name, pinned, hex, p.fix("re-pin"))
 	}
 	return nil
+}
+
+// fix says what to do about a missing or different pin.
+func (p *Pins) fix(what string) string {
+	if p.Owner != "" {
+		return fmt.Sprintf("the pins belong to @%s, whose maintainers built the image otherwise: this build is not reproducible here, or their pin is wrong", p.Owner)
+	}
+	return fmt.Sprintf("run `%s` to %s", UpdateCommand, what)
 }
 
 // WriteFile writes the pins to their file atomically: into a temporary file

@@ -150,20 +150,29 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, image, built string
-		line               int // -1: no error
-		contains           []string
+		name, owner, image, built string
+		line                      int // -1: no error
+		contains, lacks           []string
 	}{
-		{"same hex", "core-make", a, -1, nil},
-		{"same prefixed", "core-make", "sha256:" + a, -1, nil},
-		{"changed", "core-make", "sha256:" + b, 2, []string{
+		{"same hex", "", "core-make", a, -1, nil, nil},
+		{"same prefixed", "", "core-make", "sha256:" + a, -1, nil, nil},
+		{"changed", "", "core-make", "sha256:" + b, 2, []string{
 			"digest of core-make changed: pinned sha256:" + a + ", built sha256:" + b,
 			"run `bazel run //:update_digests` to re-pin",
-		}},
-		{"not pinned", "core-zlib", a, 0, []string{"no pinned digest for core-zlib", "update_digests"}},
+		}, nil},
+		{"not pinned", "", "core-zlib", a, 0, []string{"no pinned digest for core-zlib", "update_digests"}, nil},
+		{"changed, another repository's pins", "stagex_tree", "core-make", b, 2, []string{
+			"digest of core-make changed: pinned sha256:" + a + ", built sha256:" + b,
+			"the pins belong to @stagex_tree",
+			"not reproducible here, or their pin is wrong",
+		}, []string{"update_digests"}},
+		{"not pinned, another repository's pins", "stagex_tree", "core-zlib", a, 0, []string{
+			"no pinned digest for core-zlib", "the pins belong to @stagex_tree",
+		}, []string{"update_digests"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			p.Owner = tt.owner
 			err := p.Check(tt.image, tt.built)
 			if tt.line < 0 {
 				if err != nil {
@@ -182,8 +191,14 @@ func TestCheck(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, s)
 				}
 			}
+			for _, s := range tt.lacks {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q says %q", err, s)
+				}
+			}
 		})
 	}
+	p.Owner = ""
 	if err := p.Check("core-make", "nothex"); err == nil {
 		t.Error("Check accepted a malformed built digest")
 	}

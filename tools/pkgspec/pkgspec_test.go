@@ -3,13 +3,13 @@ package pkgspec
 import (
 	"errors"
 	"maps"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/testfs"
 )
 
 // Hashes used in the test files; hashB is upper-case on purpose where used.
@@ -612,25 +612,8 @@ func TestResolveVersionSelf(t *testing.T) {
 	checkDiag(t, err, "f", 3, "cycle: core-demo -> core-demo")
 }
 
-// writeTree writes files (path relative to root -> content) under a new
-// temporary directory and returns it.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, text := range files {
-		path := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
 func TestParseFileAndLoad(t *testing.T) {
-	root := writeTree(t, map[string]string{
+	root := testfs.WriteTree(t, map[string]string{
 		"packages/core/go/package.toml":    sub("[package]\nname = \"go\"\nversion = \"1.26.1\"\n[sources.go]\nhash = \"@A\"\nmirrors = [\"https://a/go{version}.src.tar.gz\"]\n"),
 		"packages/pallet/go/package.toml":  "[package]\nname = \"go\"\nversion_from = \"core-go\"\n",
 		"packages/user/loop/package.toml":  "[package]\nname = \"loop\"\nversion_from = \"user-loop\"\n",

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -103,5 +104,48 @@ func TestBootstrapMissingPackage(t *testing.T) {
 		if (err != nil) != tc.wantErr {
 			t.Errorf("FROM %s: err = %v, want error %v", tc.from, err, tc.wantErr)
 		}
+	}
+}
+
+// TestBootstrapFromTree checks that a tree translated whole resolves the
+// bootstrap stages to its own packages, and that a stage it lacks is then
+// an error naming the missing directory.
+func TestBootstrapFromTree(t *testing.T) {
+	tests := []struct {
+		name    string
+		from    string
+		want    string // base label; "" when an error is expected
+		wantErr string
+	}{
+		{"stage in the tree", "stagex/bootstrap-stage0", "//packages/bootstrap/stage0", ""},
+		{"stage not in the tree", "stagex/bootstrap-stage2", "", "packages/bootstrap/stage2/Containerfile does not exist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := tree(t, map[string]string{
+				"packages/bootstrap/stage0/Containerfile": "FROM scratch AS package\n",
+				"packages/bootstrap/stage0/package.toml":  pkgToml("stage0"),
+				"packages/core/a/Containerfile":           "FROM " + tc.from + " AS package\n",
+				"packages/core/a/package.toml":            pkgToml("a"),
+			})
+			cfg := DefaultConfig(root)
+			cfg.BootstrapFromTree = true
+			p, err := Dir(cfg, "packages/core/a")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to say %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Targets[0].Base; got != tc.want {
+				t.Errorf("base = %q, want %q", got, tc.want)
+			}
+			if len(p.Deps) != 1 || p.Deps[0].Key != "packages/bootstrap/stage0" {
+				t.Errorf("deps = %+v, want packages/bootstrap/stage0", p.Deps)
+			}
+		})
 	}
 }

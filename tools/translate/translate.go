@@ -39,6 +39,11 @@ type Config struct {
 	// elsewhere (the stagex_context directive), for COPY of a tool that
 	// Bazel builds.
 	Context map[string]string
+	// BootstrapFromTree makes references to stagex/bootstrap-stageN name
+	// the tree's own packages/bootstrap/stageN instead of the bootstrap
+	// toolchains; a tree imported whole (no toolchains registered for it)
+	// builds its chain this way.
+	BootstrapFromTree bool
 }
 
 // DefaultConfig returns the layout of this repository.
@@ -139,7 +144,7 @@ func (c Config) ToolchainsPackage() string {
 // stagex/bootstrap-<stage> resolves, //<tree>/toolchains:bootstrap-<stage>,
 // and whether ref is such a reference.
 func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
-	if ref.Kind != containerfile.PackageRef || ref.PkgStage != "bootstrap" {
+	if cfg.BootstrapFromTree || ref.Kind != containerfile.PackageRef || ref.PkgStage != "bootstrap" {
 		return "", false
 	}
 	for _, s := range BootstrapStages {

@@ -23,6 +23,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/resolve"
 	"github.com/bazelbuild/bazel-gazelle/rule"
 
+	"github.com/stagex/stagex-bazel/tools/buildfile"
 	"github.com/stagex/stagex-bazel/tools/translate"
 )
 
@@ -133,7 +134,7 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 func (*lang) Loads() []rule.LoadInfo {
 	return []rule.LoadInfo{{
 		Name:    rulesLabel,
-		Symbols: []string{"stagex_digest_test", "stagex_image_index", "stagex_push", "stagex_stage"},
+		Symbols: buildfile.Kinds,
 	}}
 }
 
@@ -164,35 +165,7 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	}
 	l.pkgs[p.Rel] = p
 	generated := map[string]bool{}
-	for _, t := range p.Targets {
-		r := stageRule(t)
-		generated[r.Kind()+":"+r.Name()] = true
-		res.Gen = append(res.Gen, r)
-		res.Imports = append(res.Imports, nil)
-	}
-	for _, ix := range p.Indexes {
-		r := rule.NewRule("stagex_image_index", ix.Name)
-		r.SetAttr("image", ix.Image)
-		r.SetAttr("platforms", ix.Platforms)
-		r.SetAttr("visibility", []string{"//visibility:public"})
-		generated[r.Kind()+":"+r.Name()] = true
-		res.Gen = append(res.Gen, r)
-		res.Imports = append(res.Imports, nil)
-	}
-	for _, ps := range p.Pushes {
-		r := rule.NewRule("stagex_push", ps.Name)
-		r.SetAttr("image", ps.Image)
-		if len(ps.Tags) > 0 {
-			r.SetAttr("remote_tags", ps.Tags)
-		}
-		generated[r.Kind()+":"+r.Name()] = true
-		res.Gen = append(res.Gen, r)
-		res.Imports = append(res.Imports, nil)
-	}
-	for _, t := range p.Tests {
-		r := rule.NewRule("stagex_digest_test", t.Name)
-		r.SetAttr("image", t.Image)
-		r.SetAttr("pins", t.Pins)
+	for _, r := range buildfile.Rules(p) {
 		generated[r.Kind()+":"+r.Name()] = true
 		res.Gen = append(res.Gen, r)
 		res.Imports = append(res.Imports, nil)
@@ -200,9 +173,7 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	// Targets of stages that no longer exist are removed.
 	if args.File != nil {
 		for _, r := range args.File.Rules {
-			switch r.Kind() {
-			case "stagex_stage", "stagex_digest_test", "stagex_image_index", "stagex_push":
-			default:
+			if !isGenerated(r.Kind()) {
 				continue
 			}
 			if !generated[r.Kind()+":"+r.Name()] {
@@ -213,35 +184,13 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	return res
 }
 
-func stageRule(t translate.Target) *rule.Rule {
-	r := rule.NewRule("stagex_stage", t.Name)
-	r.SetAttr("containerfile", "Containerfile")
-	r.SetAttr("stage", t.Stage)
-	if t.Base != "" {
-		r.SetAttr("base", t.Base)
+func isGenerated(kind string) bool {
+	for _, k := range buildfile.Kinds {
+		if k == kind {
+			return true
+		}
 	}
-	if len(t.Images) > 0 {
-		r.SetAttr("images", t.Images)
-	}
-	if len(t.Sources) > 0 {
-		r.SetAttr("sources", t.Sources)
-	}
-	if len(t.Context) > 0 {
-		r.SetAttr("context", t.Context)
-	}
-	if len(t.BuildArgs) > 0 {
-		r.SetAttr("build_args", t.BuildArgs)
-	}
-	if len(t.Platforms) > 0 {
-		// Pinned packages build for their platform (issue 5's transition).
-		r.SetAttr("platforms", t.Platforms)
-	}
-	if t.ImageName != "" {
-		// Published images are what other packages and modules use.
-		r.SetAttr("image_name", t.ImageName)
-		r.SetAttr("visibility", []string{"//visibility:public"})
-	}
-	return r
+	return false
 }
 
 func hasFile(files []string, name string) bool {

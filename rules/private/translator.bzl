@@ -1,0 +1,111 @@
+"""The StageX translator, compiled for the machine that runs Bazel.
+
+The `stagex_tree` module extension and its repositories run the translator
+(tools/cmd/stagex-translate) while Bazel fetches, before anything can be
+built, so it is compiled here with the Go SDK rules_go uses on this host.
+The Go toolchain runs in GOPATH mode over symbolic links to the sources
+Bazel already has (StageX itself and the Go modules go_deps fetched), so
+it needs no network and no module cache.
+"""
+
+load("@go_host_compatible_sdk_label//:defs.bzl", "HOST_COMPATIBLE_SDK")
+
+_BUILDKIT = Label("@com_github_moby_buildkit//:REPO.bazel")
+
+def _go_deps_repo(name):
+    """A file at the root of the go_deps repository `name`.
+
+    Modules that StageX's code does not import itself (BuildKit's parser
+    does) are not among the repositories MODULE.bazel may name: go_deps
+    reports them as indirect. Their canonical names differ from BuildKit's
+    only in the last part, the apparent name.
+    """
+    canonical = _BUILDKIT.workspace_name
+    prefix = canonical[:len(canonical) - len("com_github_moby_buildkit")]
+    return Label("@@%s%s//:REPO.bazel" % (prefix, name))
+
+# Import path of each Go module the translator is built from -> a file at
+# the root of its sources. `go list -deps ./tools/cmd/stagex-translate`
+# names the packages; a missing one fails the build below, naming it.
+_GO_SOURCES = {
+    Label("//:go.mod"): "github.com/stagex/stagex-bazel",
+    Label("@bazel_gazelle//:MODULE.bazel"): "github.com/bazelbuild/bazel-gazelle",
+    Label("@com_github_bazelbuild_buildtools//:REPO.bazel"): "github.com/bazelbuild/buildtools",
+    Label("@com_github_burntsushi_toml//:REPO.bazel"): "github.com/BurntSushi/toml",
+    _BUILDKIT: "github.com/moby/buildkit",
+    _go_deps_repo("com_github_containerd_typeurl_v2"): "github.com/containerd/typeurl/v2",
+    _go_deps_repo("com_github_pkg_errors"): "github.com/pkg/errors",
+    _go_deps_repo("com_github_planetscale_vtprotobuf"): "github.com/planetscale/vtprotobuf",
+    _go_deps_repo("org_golang_google_protobuf"): "google.golang.org/protobuf",
+}
+
+_TRANSLATOR_PACKAGE = "github.com/stagex/stagex-bazel/tools/cmd/stagex-translate"
+
+def _translator_impl(rctx):
+    goroot = rctx.path(rctx.attr.go_sdk).dirname
+    go = goroot.get_child("bin").get_child("go")
+    if not go.exists:
+        fail("stagex: no go binary in the Go SDK at %s" % goroot)
+    for label, importpath in rctx.attr.srcs.items():
+        src = rctx.path(label).dirname
+        rctx.symlink(src, "gopath/src/" + importpath)
+        if label.workspace_name == rctx.attr.self_repo and hasattr(rctx, "watch_tree"):
+            # The translator's own sources: a change rebuilds it.
+            rctx.watch_tree(src.get_child("tools"))
+    gopath = rctx.path("gopath")
+    env = {
+        "CGO_ENABLED": "0",
+        "GO111MODULE": "off",
+        "GOCACHE": str(rctx.path("gocache")),
+        "GOENV": "off",
+        "GOFLAGS": "",
+        "GOPATH": str(gopath),
+        "GOPROXY": "off",
+        "GOROOT": str(goroot),
+        "GOTOOLCHAIN": "local",
+        "HOME": str(rctx.path(".")),
+    }
+    res = rctx.execute(
+        [go, "build", "-trimpath", "-o", str(rctx.path("stagex-translate")), _TRANSLATOR_PACKAGE],
+        environment = env,
+        working_directory = str(gopath),
+        timeout = 900,
+    )
+    rctx.delete("gocache")
+    rctx.delete("gopath")
+    if res.return_code != 0:
+        fail("stagex: cannot build the translator (%s) with the Go SDK at %s:\n%s%s" % (
+            _TRANSLATOR_PACKAGE,
+            goroot,
+            res.stdout,
+            res.stderr,
+        ))
+    rctx.file("BUILD.bazel", content = 'exports_files(["stagex-translate"])\n')
+
+stagex_translator = repository_rule(
+    implementation = _translator_impl,
+    doc = "Compiles tools/cmd/stagex-translate for the host; `//:stagex-translate` is the binary.",
+    attrs = {
+        "go_sdk": attr.label(
+            doc = "A file at the root of the Go SDK to build with.",
+            default = HOST_COMPATIBLE_SDK,
+        ),
+        "self_repo": attr.string(
+            doc = "The canonical name of StageX's own repository, whose tools/ is watched.",
+            default = Label("//:go.mod").workspace_name,
+        ),
+        "srcs": attr.label_keyed_string_dict(
+            doc = "A file at the root of each Go module's sources -> the module's import path.",
+            default = _GO_SOURCES,
+        ),
+    },
+)
+
+def _translator_extension_impl(mctx):
+    stagex_translator(name = "stagex_translator")
+    return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
+
+translator = module_extension(
+    implementation = _translator_extension_impl,
+    doc = "Makes `@stagex_translator`, the translator compiled for this host.",
+)

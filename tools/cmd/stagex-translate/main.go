@@ -1,0 +1,51 @@
+// Command stagex-translate translates a whole StageX source tree (see
+// tools/tree); the stagex_tree module extension runs it on a release
+// archive.
+//
+//	stagex-translate sources -root DIR
+//	    prints the tree's sources index (JSON) on stdout
+//	stagex-translate build -root DIR -rules LABEL -sources-repo @NAME
+//	    writes a BUILD.bazel file into every package directory
+//
+// Every error found is printed as file:line: message; nothing is written
+// unless the whole tree translates.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/stagex/stagex-bazel/tools/tree"
+)
+
+func main() {
+	if len(os.Args) < 2 || (os.Args[1] != "sources" && os.Args[1] != "build") {
+		fmt.Fprintln(os.Stderr, "usage: stagex-translate sources|build -root DIR [-rules LABEL] [-sources-repo @NAME]")
+		os.Exit(2)
+	}
+	cmd := os.Args[1]
+	fs := flag.NewFlagSet("stagex-translate "+cmd, flag.ExitOnError)
+	var opts tree.Options
+	fs.StringVar(&opts.Root, "root", ".", "the tree's directory (it holds packages/)")
+	fs.StringVar(&opts.RulesLabel, "rules", "@stagex//rules:defs.bzl", "the .bzl file the BUILD files load the rules from")
+	fs.StringVar(&opts.SourcesRepo, "sources-repo", "@stagex_sources", "the hub repository of the tree's downloads")
+	fs.Parse(os.Args[2:])
+
+	res, err := tree.Translate(opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v\nstagex-translate: %s is not a translatable StageX tree; nothing was written\n", err, opts.Root)
+		os.Exit(1)
+	}
+	if cmd == "sources" {
+		os.Stdout.Write(res.Index().Format())
+		return
+	}
+	for _, f := range res.Unpinned {
+		fmt.Fprintf(os.Stderr, "stagex-translate: %s is missing: its packages get no digest test\n", f)
+	}
+	if err := res.Write(); err != nil {
+		fmt.Fprintf(os.Stderr, "stagex-translate: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,189 @@
+// Package tree translates a whole StageX source tree at once, outside
+// Gazelle: every packages/<stage>/<name>/ directory becomes a BUILD.bazel
+// file (tools/buildfile renders the same targets the Gazelle extension
+// generates) and the tree's sources become an index. The stagex_tree
+// module extension runs it, through tools/cmd/stagex-translate, on an
+// archive of a StageX release so that other modules can build its
+// packages without copying them.
+//
+// Translate reads everything and reports every error before Write
+// changes a file.
+package tree
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/buildfile"
+	"github.com/stagex/stagex-bazel/tools/translate"
+)
+
+// Options say how to translate a tree.
+type Options struct {
+	// Root is the tree's directory: it holds packages/ and digests/.
+	Root string
+	// RulesLabel is the .bzl file the BUILD files load the rules from,
+	// e.g. "@stagex//rules:defs.bzl".
+	RulesLabel string
+	// SourcesRepo is the hub repository of the tree's downloads, e.g.
+	// "@stagex_tree_sources".
+	SourcesRepo string
+}
+
+// Header starts every file Write generates.
+const Header = "# Generated from the Containerfile and package.toml beside this file by\n# stagex-translate (tools/tree); edits are lost on the next translation.\n\n"
+
+// Result is a translated tree.
+type Result struct {
+	// Packages are the tree's packages, sorted by directory.
+	Packages []*translate.Package
+	// Unpinned lists the pin files (digests/<stage>.txt) the tree lacks:
+	// the packages of those stages get no digest test.
+	Unpinned []string
+	opts     Options
+}
+
+// Translate reads every package of the tree and checks the package graph.
+// The error, if any, lists every bad file found (file:line: message).
+func Translate(opts Options) (*Result, error) {
+	cfg := translate.DefaultConfig(opts.Root)
+	cfg.SourcesRepo = opts.SourcesRepo
+	// A tree imported whole has no toolchains registered for it: its own
+	// bootstrap packages are its chain.
+	cfg.BootstrapFromTree = true
+	dirs, err := packageDirs(opts.Root, cfg.PackagesDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("%s: no packages: expected %s/<stage>/<name>/Containerfile", opts.Root, cfg.PackagesDir)
+	}
+	res := &Result{opts: opts}
+	byKey := map[string]*translate.Package{}
+	var errs []error
+	for _, rel := range dirs {
+		p, err := translate.Dir(cfg, rel)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		res.Packages = append(res.Packages, p)
+		byKey[p.Rel] = p
+	}
+	if len(errs) == 0 {
+		if err := translate.FindCycle(byKey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	res.dropUnpinnedTests()
+	return res, nil
+}
+
+// packageDirs lists <packagesDir>/<stage>/<name> directories holding a
+// Containerfile, relative to root and sorted.
+func packageDirs(root, packagesDir string) ([]string, error) {
+	stages, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(packagesDir)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a StageX tree: %w", root, err)
+	}
+	var dirs []string
+	for _, st := range stages {
+		if !st.IsDir() {
+			continue
+		}
+		names, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(packagesDir), st.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			rel := path.Join(packagesDir, st.Name(), n.Name())
+			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel), "Containerfile")); err == nil {
+				dirs = append(dirs, rel)
+			}
+		}
+	}
+	sort.Strings(dirs)
+	return dirs, nil
+}
+
+// dropUnpinnedTests removes digest tests whose pin file the tree lacks.
+func (r *Result) dropUnpinnedTests() {
+	missing := map[string]bool{}
+	for _, p := range r.Packages {
+		var kept []translate.DigestTest
+		for _, t := range p.Tests {
+			file := pinsFile(t.Pins)
+			if _, err := os.Stat(filepath.Join(r.opts.Root, filepath.FromSlash(file))); err != nil {
+				missing[file] = true
+				continue
+			}
+			kept = append(kept, t)
+		}
+		p.Tests = kept
+	}
+	for f := range missing {
+		r.Unpinned = append(r.Unpinned, f)
+	}
+	sort.Strings(r.Unpinned)
+}
+
+// pinsFile maps "//digests:core.txt" to "digests/core.txt".
+func pinsFile(label string) string {
+	l := strings.TrimPrefix(label, "//")
+	i := strings.LastIndex(l, ":")
+	return path.Join(l[:i], l[i+1:])
+}
+
+// Index returns the sources index of the tree (as packages/sources.json
+// holds it for this repository).
+func (r *Result) Index() translate.Index {
+	idx := translate.Index{}
+	idx.Update(r.Packages, func(string) bool { return true })
+	return idx
+}
+
+// Write writes a BUILD.bazel file into every package directory (replacing
+// one that is there: the translation is the tree's build description) and,
+// when the tree has pins, digests/BUILD.bazel, which exports them.
+func (r *Result) Write() error {
+	files := map[string][]byte{}
+	for _, p := range r.Packages {
+		files[path.Join(p.Rel, "BUILD.bazel")] = buildfile.Render(p, r.opts.RulesLabel, Header)
+	}
+	if st, err := os.Stat(filepath.Join(r.opts.Root, "digests")); err == nil && st.IsDir() {
+		files["digests/BUILD.bazel"] = []byte(Header + "exports_files(\n    glob([\"*.txt\"]),\n    visibility = [\"//visibility:public\"],\n)\n")
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := writeFile(filepath.Join(r.opts.Root, filepath.FromSlash(n)), files[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile replaces name through a temporary file, so that no reader
+// sees it half-written.
+func writeFile(name string, data []byte) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
