@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -20,14 +21,18 @@ import (
 
 // Compression settings of the layers Write produces. The compressed bytes
 // depend on these and on the version of klauspost/compress (pinned in
-// go.mod), never on GOMAXPROCS or timing: pgzip cuts the input into blocks
-// of gzipBlockSize bytes whatever the Write calls, and compresses each one
-// with the previous block's tail as dictionary.
+// go.mod), never on GOMAXPROCS, the number of blocks in flight or timing:
+// pgzip cuts the input into blocks of gzipBlockSize bytes whatever the
+// Write calls, and compresses each one with the previous block's tail as
+// dictionary.
 const (
 	DefaultLevel  = pgzip.BestSpeed
 	gzipBlockSize = 1 << 20
-	gzipBlocks    = 4 // blocks in flight; does not change the output
 )
+
+// gzipBlocks is how many blocks pgzip compresses at once: one per thread
+// Go may run, and at least 4.
+func gzipBlocks() int { return max(4, runtime.GOMAXPROCS(0)) }
 
 // WriteOptions controls Write and WriteFull.
 type WriteOptions struct {
@@ -47,6 +52,9 @@ type WriteOptions struct {
 	// Level is the gzip level, 1 to 9; 0 means DefaultLevel. Layers
 	// written at different levels differ.
 	Level int
+
+	// blocks, for tests, replaces gzipBlocks() when not 0.
+	blocks int
 }
 
 // Result identifies a written layer.
@@ -189,7 +197,11 @@ func newLayerWriter(w io.Writer, root string, opts WriteOptions) (*layerWriter, 
 	gz.Name, gz.Comment, gz.Extra = "", "", nil
 	gz.ModTime = time.Unix(0, 0)
 	gz.OS = 255
-	if err := gz.SetConcurrency(gzipBlockSize, gzipBlocks); err != nil {
+	blocks := opts.blocks
+	if blocks == 0 {
+		blocks = gzipBlocks()
+	}
+	if err := gz.SetConcurrency(gzipBlockSize, blocks); err != nil {
 		return nil, err
 	}
 	lw.tw = tar.NewWriter(io.MultiWriter(lw.diffID, gz))

@@ -286,13 +286,41 @@ func TestWriteDeterministic(t *testing.T) {
 		t.Errorf("changed content, same digests %+v", rc)
 	}
 
-	// The compressed bytes do not depend on the number of threads.
+	// The compressed bytes do not depend on the number of blocks in
+	// flight: fewer than, as many as and more than the layer has blocks.
+	zr, err := gzip.NewReader(bytes.NewReader(la))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n <= 3*gzipBlockSize {
+		t.Fatalf("tar of %d bytes: want more than 3 gzip blocks", n)
+	}
+	// pgzip refuses a negative count: the option does reach it.
+	if _, err := WriteFull(io.Discard, a, WriteOptions{blocks: -1}); err == nil {
+		t.Error("-1 blocks in flight accepted; WriteOptions.blocks does not reach pgzip")
+	}
+	for _, blocks := range []int{1, 2, 3, 4, 16} {
+		l, r := writeLayer(t, a, nil, WriteOptions{blocks: blocks})
+		if r != ra || !bytes.Equal(l, la) {
+			t.Errorf("%d blocks in flight: layer %+v, want %+v", blocks, r, ra)
+		}
+	}
+
+	// Nor on the number of threads, which sets the number of blocks in
+	// flight.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for _, procs := range []int{1, 2, 4} {
-		runtime.GOMAXPROCS(procs)
+	for _, tt := range []struct{ procs, blocks int }{{1, 4}, {2, 4}, {4, 4}, {8, 8}} {
+		runtime.GOMAXPROCS(tt.procs)
+		if got := gzipBlocks(); got != tt.blocks {
+			t.Errorf("GOMAXPROCS=%d: %d blocks in flight, want %d", tt.procs, got, tt.blocks)
+		}
 		l, r := writeLayer(t, a, nil, WriteOptions{})
 		if r != ra || !bytes.Equal(l, la) {
-			t.Errorf("GOMAXPROCS=%d: layer %+v, want %+v", procs, r, ra)
+			t.Errorf("GOMAXPROCS=%d: layer %+v, want %+v", tt.procs, r, ra)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -353,57 +355,104 @@ func TestCraftedBaseImage(t *testing.T) {
 	}
 }
 
-// TestBrokenBaseLayout gives Build base layouts that are damaged.
+// TestBrokenBaseLayout gives Build base layouts that are damaged. Each
+// damage returns what the error must say. The layer holds a file of
+// random bytes, so that its blob is larger than what Apply reads ahead:
+// a damaged gzip header makes Apply fail long before the end of the blob,
+// and the digest mismatch must still be what the error says.
 func TestBrokenBaseLayout(t *testing.T) {
+	// corrupt changes the byte at index i (negative: from the end) of
+	// the layer blob, keeping its length: the error names the file and
+	// shows the digest the manifest gives and the one the file has.
+	noise := make([]byte, 512<<10)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	corrupt := func(i int) func(t *testing.T, layout string, l ociimage.Layer) []string {
+		return func(t *testing.T, layout string, l ociimage.Layer) []string {
+			data := readBlob(t, layout, l)
+			if i < 0 {
+				i += len(data)
+			}
+			data[i] ^= 0x55
+			replaceBlob(t, layout, l, data)
+			return []string{blobPath(layout, l), "expected " + l.Digest, "got " + sha256Of(data)}
+		}
+	}
+	// sizeProblem is what the error says when the blob has n bytes
+	// instead of the manifest's.
+	sizeProblem := func(layout string, l ociimage.Layer, n int) []string {
+		return []string{blobPath(layout, l), "size mismatch", fmt.Sprintf("expected %d bytes, the file has %d", l.Size, n)}
+	}
 	for _, tt := range []struct {
-		name    string
-		damage  func(t *testing.T, layout string, l ociimage.Layer)
-		wantErr string
+		name   string
+		damage func(t *testing.T, layout string, l ociimage.Layer) []string
 	}{{
+		name:   "layer blob corrupted in its gzip header",
+		damage: corrupt(0),
+	}, {
+		name:   "layer blob corrupted near the start",
+		damage: corrupt(200),
+	}, {
+		name:   "layer blob corrupted in the middle",
+		damage: corrupt(len(noise) / 2),
+	}, {
+		name:   "layer blob corrupted in its last byte",
+		damage: corrupt(-1),
+	}, {
 		name: "layer blob replaced",
-		damage: func(t *testing.T, layout string, l ociimage.Layer) {
+		damage: func(t *testing.T, layout string, l ociimage.Layer) []string {
 			other := rawLayer(t, t.TempDir(), makeTar(t, tarEntry{name: "evil", body: "y", typ: tar.TypeReg, mode: 0o644}))
 			data, err := os.ReadFile(other.Path)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(data) == int(l.Size) {
+				t.Fatalf("the replacement has the length of the layer (%d bytes): change it", len(data))
+			}
 			replaceBlob(t, layout, l, data)
+			return sizeProblem(layout, l, len(data))
 		},
-		wantErr: "has digest " + "sha256:",
 	}, {
 		name: "layer blob truncated",
-		damage: func(t *testing.T, layout string, l ociimage.Layer) {
-			data, err := os.ReadFile(blobPath(layout, l))
-			if err != nil {
-				t.Fatal(err)
-			}
+		damage: func(t *testing.T, layout string, l ociimage.Layer) []string {
+			data := readBlob(t, layout, l)
 			replaceBlob(t, layout, l, data[:len(data)/2])
+			return sizeProblem(layout, l, len(data)/2)
 		},
-		wantErr: "unexpected EOF",
+	}, {
+		name: "layer blob with bytes appended",
+		damage: func(t *testing.T, layout string, l ociimage.Layer) []string {
+			data := append(readBlob(t, layout, l), 0)
+			replaceBlob(t, layout, l, data)
+			return sizeProblem(layout, l, len(data))
+		},
 	}, {
 		name: "layer blob missing",
-		damage: func(t *testing.T, layout string, l ociimage.Layer) {
+		damage: func(t *testing.T, layout string, l ociimage.Layer) []string {
 			if err := os.Remove(blobPath(layout, l)); err != nil {
 				t.Fatal(err)
 			}
+			return []string{blobPath(layout, l), "no such file"}
 		},
-		wantErr: "no such file",
 	}, {
 		name: "index.json garbage",
-		damage: func(t *testing.T, layout string, l ociimage.Layer) {
+		damage: func(t *testing.T, layout string, l ociimage.Layer) []string {
 			p := filepath.Join(layout, "index.json")
 			os.Chmod(p, 0o644)
 			if err := os.WriteFile(p, []byte("{not json"), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			return []string{"index.json"}
 		},
-		wantErr: "index.json",
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			l := rawLayer(t, dir, makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir, mode: 0o755}, tarEntry{name: "etc/f", body: "x", typ: tar.TypeReg, mode: 0o644}))
+			l := rawLayer(t, dir, makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir, mode: 0o755}, tarEntry{name: "etc/f", body: "x", typ: tar.TypeReg, mode: 0o644},
+				tarEntry{name: "etc/noise", body: string(noise), typ: tar.TypeReg, mode: 0o644}))
+			if l.Size < 2*64<<10 {
+				t.Fatalf("the layer blob has only %d bytes", l.Size)
+			}
 			layout := writeLayout(t, dir, []ociimage.Layer{l}, ociimage.Config{})
-			tt.damage(t, layout, l)
+			want := tt.damage(t, layout, l)
 			b := stageTest{containerfile: "FROM stagex/core-base AS test\nCOPY <<EOF /new\nn\nEOF\n", base: layout}.build(t)
 			if strings.Contains(b.log, "#1 COPY") {
 				t.Errorf("a step ran on a base that failed to unpack:\n%s", b.log)
@@ -411,12 +460,23 @@ func TestBrokenBaseLayout(t *testing.T) {
 			if b.err == nil {
 				t.Fatal("Build succeeded on a damaged base layout")
 			}
-			if !strings.Contains(b.err.Error(), tt.wantErr) {
-				t.Errorf("error %q does not say %q", b.err, tt.wantErr)
+			for _, w := range want {
+				if !strings.Contains(b.err.Error(), w) {
+					t.Errorf("error %q does not say %q", b.err, w)
+				}
 			}
 			b.assertNoOutput(t)
 		})
 	}
+}
+
+func readBlob(t *testing.T, layout string, l ociimage.Layer) []byte {
+	t.Helper()
+	data, err := os.ReadFile(blobPath(layout, l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func blobPath(layout string, l ociimage.Layer) string {

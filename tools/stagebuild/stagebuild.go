@@ -12,8 +12,6 @@ package stagebuild
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stagex/stagex-bazel/tools/containerfile"
 	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/layer"
@@ -569,27 +568,24 @@ func unpackLayers(root string, layers []ociimage.Layer, owners map[string]layer.
 }
 
 func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) error {
-	f, err := os.Open(l.Path)
+	h, err := v1.NewHash(l.Digest)
+	if err != nil {
+		return fmt.Errorf("%s: layer digest: %w", l.Path, err)
+	}
+	r, err := ociimage.OpenBlob(l.Path, h, l.Size)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	h := sha256.New()
-	r := io.TeeReader(f, h)
-	if err := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners}); err != nil {
+	defer r.Close()
+	aerr := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners})
+	// Apply may stop reading at the end of the compressed stream, or at
+	// damage in it: read to the end so that the blob's digest and size are
+	// always checked. A blob that does not match is the cause of whatever
+	// Apply made of it, so its error comes first.
+	if _, err := io.Copy(io.Discard, r); err != nil {
 		return err
 	}
-	// Apply may stop reading at the end of the compressed stream.
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != l.Digest {
-		return fmt.Errorf("layer %s: the file %s has digest %s", l.Digest, l.Path, got)
-	}
-	if size, err := f.Seek(0, io.SeekCurrent); err == nil && size != l.Size {
-		return fmt.Errorf("layer %s: the file %s has %d bytes, the manifest says %d", l.Digest, l.Path, size, l.Size)
-	}
-	return nil
+	return aerr
 }
 
 func (b *builder) writeLayer(changes []layer.Change) (ociimage.Layer, error) {
