@@ -39,11 +39,12 @@ die() { printf 'e2e: FAILED: %s\n' "$*" >&2; exit 1; }
 
 command -v bazel >/dev/null || die "bazel is not installed (tools/setup installs it)"
 command -v gpg >/dev/null || die "gpg is needed to make throw-away maintainer keys (apt-get install gnupg)"
+command -v keytool >/dev/null || die "keytool (from the JDK Bazel runs on) is needed to trust the loopback registry's HTTPS certificate"
 
 tmp=$(mktemp -d)
-registry_pid=
+registry_pids=()
 cleanup() {
-  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; fi
+  for pid in "${registry_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   GNUPGHOME=$tmp/gnupg gpgconf --kill gpg-agent 2>/dev/null || true
   rm -rf "$tmp"
 }
@@ -51,25 +52,45 @@ trap cleanup EXIT
 
 cd "$root"
 e2e/tree/archive.sh --check
-say "building the registry, the signer and core-box"
-bazel build //tools/cmd/stagex-registry //tools/cmd/stagex-sign //e2e:box.push //fixtures/packages/core/box
+say "building the registry, the signer, core-box and core-hello"
+bazel build //tools/cmd/stagex-registry //tools/cmd/stagex-sign //e2e:box.push //e2e:hello.push \
+  //fixtures/packages/core/box //fixtures/packages/core/hello
 bin=$(bazel info bazel-bin 2>/dev/null)
 layout=$bin/fixtures/packages/core/box/box.oci
+hello_layout=$bin/fixtures/packages/core/hello/hello.oci
 
-"$bin/tools/cmd/stagex-registry/stagex-registry_/stagex-registry" --addr-file "$tmp/addr" >/dev/null &
-registry_pid=$!
-for _ in $(seq 100); do
-  [ -s "$tmp/addr" ] && break
-  sleep 0.1
-done
-[ -s "$tmp/addr" ] || die "the registry did not start"
+# start_registry NAME [FLAGS...]: serves a registry on loopback; its address
+# lands in $tmp/NAME.
+start_registry() {
+  "$bin/tools/cmd/stagex-registry/stagex-registry_/stagex-registry" --addr-file "$tmp/$1" "${@:2}" >/dev/null &
+  registry_pids+=($!)
+  for _ in $(seq 100); do
+    [ -s "$tmp/$1" ] && return 0
+    sleep 0.1
+  done
+  die "the registry $1 did not start"
+}
+start_registry addr
 addr=$(cat "$tmp/addr")
 say "registry on $addr"
+# A second registry wants a bearer token for everything, even pulls, and
+# hands it out at /token; only it holds core-hello. Bazel sends a token
+# only over HTTPS (it refuses plain-HTTP downloads without a checksum), so
+# this registry also serves HTTPS, with a throw-away certificate that the
+# consumer's Bazel server is told to trust.
+start_registry token_addr --token e2e-token --tls-addr-file "$tmp/token_tls_addr" --tls-cert "$tmp/token.pem"
+token_addr=$(cat "$tmp/token_addr")
+token_tls_addr=$(cat "$tmp/token_tls_addr")
+say "registry that wants a token on $token_addr and https://$token_tls_addr"
+keytool -importcert -noprompt -alias stagex-e2e-registry -file "$tmp/token.pem" \
+  -keystore "$tmp/trust.p12" -storetype PKCS12 -storepass e2e-trust >/dev/null 2>&1 ||
+  die "keytool could not make a trust store of the registry's certificate"
 
-say "pushing core-box"
+say "pushing core-box, and core-hello to the registry that wants a token"
 bazel run //e2e:box.push -- --repository "$addr/stagex/core-box" --tag e2e
+bazel run //e2e:hello.push -- --repository "$token_addr/stagex/core-hello"
 
-say "making two maintainer keys and signing core-box"
+say "making two maintainer keys and signing core-box and core-hello"
 rm -rf "$trust"
 mkdir -p "$trust/keys" "$trust/signatures" "$trust/undersigned"
 mkdir -m 700 "$tmp/gnupg"
@@ -83,7 +104,7 @@ for who in alice bob; do
 done
 sleep 1 # signatures must be younger than the keys
 sign=("$bin/tools/cmd/stagex-sign/stagex-sign_/stagex-sign"
-  --digests "$root/fixtures/digests/core.txt" --layout "core-box=$layout" --timestamp "$(date +%s)")
+  --digests "$root/fixtures/digests/core.txt" --layout "core-box=$layout" --layout "core-hello=$hello_layout" --timestamp "$(date +%s)")
 "${sign[@]}" --key "$tmp/alice.key" --store "$trust/signatures"
 "${sign[@]}" --key "$tmp/bob.key" --store "$trust/signatures"
 "${sign[@]}" --key "$tmp/alice.key" --store "$trust/undersigned"
@@ -107,7 +128,14 @@ BUILD
 done
 
 cd "$consumer"
-flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr" --distdir="$root/e2e/tree/distdir")
+# The consumer's Bazel server trusts the registry's certificate (and only
+# it: nothing else is reachable anyway).
+bazel() {
+  command bazel --host_jvm_args=-Djavax.net.ssl.trustStore="$tmp/trust.p12" \
+    --host_jvm_args=-Djavax.net.ssl.trustStoreType=PKCS12 \
+    --host_jvm_args=-Djavax.net.ssl.trustStorePassword=e2e-trust "$@"
+}
+flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr https://$token_tls_addr" --distdir="$root/e2e/tree/distdir")
 if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
   flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
 fi
@@ -128,6 +156,14 @@ $out"
 }
 expect_failure @core_box_undersigned "signatures do not meet the policy"
 expect_failure @core_box_missing "cannot get manifest sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+# core-hello again, with the repository cache off so that every download
+# goes to the registries: only the token flow gets it.
+bazel fetch "${flags[@]}" --repository_cache= --force --repo=@core_hello >/dev/null 2>&1 ||
+  die "core-hello could not be fetched again from the registry that wants a token:
+$(bazel fetch "${flags[@]}" --repository_cache= --force --repo=@core_hello 2>&1 | tail -20)"
+say "@core_hello comes from the registry that wants a token, through the token flow"
+expect_failure @core_hello_no_token "https://$token_tls_addr/v2/stagex/core-hello/manifests/sha256:" --repository_cache=
 
 # A registry that nothing answers for (a closed loopback port; the image's
 # own host does not resolve): the fetch fails at once, naming each place.

@@ -33,24 +33,33 @@ func runfile(t *testing.T, env, suffix string) string {
 	return ""
 }
 
-func TestPulledImageIsThePinnedOne(t *testing.T) {
-	got, err := ociimage.LayoutDigest(runfile(t, "CORE_BOX", ".oci"))
+// TestPulledImagesAreThePinnedOnes checks the images the stagex extension
+// pulled by digest: core-box from an open registry, core-hello from one
+// that wants a bearer token.
+func TestPulledImagesAreThePinnedOnes(t *testing.T) {
+	pins, err := os.ReadFile(runfile(t, "PINS", ".txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pins, err := os.Open(runfile(t, "PINS", ".txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pins.Close()
-	want := ""
-	for s := bufio.NewScanner(pins); s.Scan(); {
-		if f := strings.Fields(s.Text()); len(f) == 2 && f[1] == "core-box" {
-			want = "sha256:" + f[0]
-		}
-	}
-	if want == "" || got != want {
-		t.Errorf("pulled core-box has digest %s; StageX pins %q", got, want)
+	for _, tc := range []struct{ image, env string }{
+		{"core-box", "CORE_BOX"},
+		{"core-hello", "CORE_HELLO"},
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			got, err := ociimage.LayoutDigest(runfile(t, tc.env, ".oci"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			for s := bufio.NewScanner(strings.NewReader(string(pins))); s.Scan(); {
+				if f := strings.Fields(s.Text()); len(f) == 2 && f[1] == tc.image {
+					want = "sha256:" + f[0]
+				}
+			}
+			if want == "" || got != want {
+				t.Errorf("pulled %s has digest %s; StageX pins %q", tc.image, got, want)
+			}
+		})
 	}
 }
 

@@ -35,8 +35,9 @@ How it stays hermetic and trustworthy:
   reads them until it passes.)
 
 Registries that want a bearer token even for anonymous pulls need
-`auth_realm` and `auth_service` (what `WWW-Authenticate` on `/v2/` names);
-a token is asked for only when a download without one fails.
+`auth_realm` and `auth_service` (what `WWW-Authenticate` on `/v2/` names;
+a realm written as a path, `/token`, is asked of the registry itself or of
+each mirror); a token is asked for only when a download without one fails.
 """
 
 load(":providers.bzl", "StagexImageInfo")
@@ -83,17 +84,35 @@ def _base_urls(rctx, host):
     mirrors = [m.rstrip("/") for m in raw.split(" ") if m]
     return mirrors + [("http://" if _is_loopback(host) else "https://") + host]
 
-def _bearer_token(rctx, path):
-    """Asks the configured realm for an anonymous pull token."""
-    url = "%s?scope=repository:%s:pull" % (rctx.attr.auth_realm, path)
+def _bearer_token(rctx, state):
+    """Asks the configured realm for an anonymous pull token.
+
+    A realm that starts with "/" is a path on the registry itself, or on
+    each mirror in order, as some registries serve their tokens; the token
+    is then only for the one that gave it. An absolute realm's token is for
+    the image's own registry.
+
+    Returns:
+      (token, base URL the token is for), or (None, None).
+    """
+    realm = rctx.attr.auth_realm
+    query = "?scope=repository:%s:pull" % state["path"]
     if rctx.attr.auth_service:
-        url += "&service=" + rctx.attr.auth_service
-    res = rctx.download(url = url, output = "token.json", allow_fail = True)
-    if not res.success:
-        return None
-    body = json.decode(rctx.read("token.json"))
-    rctx.delete("token.json")
-    return body.get("token") or body.get("access_token")
+        query += "&service=" + rctx.attr.auth_service
+    if realm.startswith("/"):
+        candidates = [(b + realm + query, b) for b in state["bases"]]
+    else:
+        candidates = [(realm + query, state["bases"][-1])]
+    for url, base in candidates:
+        res = rctx.download(url = url, output = "token.json", allow_fail = True)
+        if not res.success:
+            continue
+        body = json.decode(rctx.read("token.json"))
+        rctx.delete("token.json")
+        token = body.get("token") or body.get("access_token")
+        if token:
+            return token, base
+    return None, None
 
 def _fetch(rctx, state, kind, digest, output):
     """Downloads one manifest or blob by digest into output, or fails."""
@@ -105,10 +124,20 @@ def _fetch(rctx, state, kind, digest, output):
     res = rctx.download(url = urls, output = output, sha256 = hexpart, allow_fail = True, **extra)
     if not res.success and rctx.attr.auth_realm:
         if state["token"] == None:
-            state["token"] = _bearer_token(rctx, state["path"]) or ""
+            token, base = _bearer_token(rctx, state)
+            state["token"] = token or ""
+            state["token_base"] = base
         if state["token"]:
-            auth = {u: {"password": state["token"], "pattern": "Bearer <password>", "type": "pattern"} for u in urls}
-            res = rctx.download(url = urls, output = output, sha256 = hexpart, allow_fail = True, auth = auth, **extra)
+            # The token goes to the registry that issued it, and nowhere else.
+            headers = dict(extra.get("headers", {}))
+            headers["Authorization"] = "Bearer " + state["token"]
+            res = rctx.download(
+                url = "%s/v2/%s/%s/%s" % (state["token_base"], state["path"], kind, digest),
+                output = output,
+                sha256 = hexpart,
+                allow_fail = True,
+                headers = headers,
+            )
     if res.success:
         return
 
@@ -162,7 +191,7 @@ def _quote_list(items):
 
 def _image_repo_impl(rctx):
     host, path = _split_repository(rctx.attr.where, rctx.attr.repository)
-    state = {"bases": _base_urls(rctx, host), "path": path, "token": None}
+    state = {"bases": _base_urls(rctx, host), "path": path, "token": None, "token_base": None}
     digest = rctx.attr.digest
     top = "blobs/sha256/" + _check_digest(rctx.attr.where, digest)
     _fetch(rctx, state, "manifests", digest, top)
@@ -294,7 +323,7 @@ _image_tag = tag_class(
     doc = "One published image, pinned by digest; `@<name>` becomes the image.",
     attrs = {
         "auth_realm": attr.string(
-            doc = "Token endpoint of a registry that wants a bearer token even for anonymous pulls (the `realm` of its `WWW-Authenticate` answer).",
+            doc = "Token endpoint of a registry that wants a bearer token even for anonymous pulls (the `realm` of its `WWW-Authenticate` answer); a path such as `/token` means that path on the registry, or on each mirror.",
         ),
         "auth_service": attr.string(
             doc = "The `service` the registry's `WWW-Authenticate` answer names, passed to `auth_realm`.",

@@ -14,11 +14,31 @@ A stage that lists several platforms keeps the requested platform when it
 is one of them, and is built for the first one otherwise.
 `stagex_image_index` builds one image per listed platform (a split
 transition) and joins them in a multi-platform image index.
+
+The same transition keeps images that hold Go programs (tools Bazel builds
+and a stage copies in) the same whether StageX is the main module or a
+dependency of another: Go records each source file's path, which is
+`tools/box/box.go` in the first case and `external/<canonical name of
+StageX>/tools/box/box.go` in the second. When StageX is a dependency, the
+transition adds a `-trimpath` rewrite that removes that prefix to rules_go's
+`gc_goopts`, so the programs, and the images' digests, come out as pinned.
 """
 
 load(":platform.bzl", "OCI_ARCHITECTURES")
 
 _PLATFORMS_SETTING = "//command_line_option:platforms"
+_GC_GOOPTS = str(Label("@io_bazel_rules_go//go/config:gc_goopts"))
+
+# The canonical name of StageX's repository: empty when it is the main one.
+_SELF = Label("//:MODULE.bazel").workspace_name
+_TRIMPATH = "-trimpath=external/%s=>" % _SELF if _SELF else ""
+
+def _stable_go_paths(settings):
+    """rules_go's gc_goopts, with the rewrite described above when needed."""
+    opts = list(settings[_GC_GOOPTS])
+    if _TRIMPATH and _TRIMPATH not in opts:
+        opts.append(_TRIMPATH)
+    return opts
 
 # OCI platform ("os/architecture") -> the //platforms target that selects it.
 PLATFORM_LABELS = {
@@ -51,20 +71,26 @@ def check_pinned_platform(ctx, built_for):
     if built_for not in platforms:
         fail("%s: package.toml pins %s, but the stage is being built for %s" % (ctx.label, ", ".join(platforms), built_for))
 
-def _pinned_platform_transition_impl(settings, attr):
-    if not attr.platforms:
-        return {_PLATFORMS_SETTING: settings[_PLATFORMS_SETTING]}
+def _pinned_platform(settings, attr):
     current = settings[_PLATFORMS_SETTING]
+    if not attr.platforms:
+        return current
     labels = [PLATFORM_LABELS[p] for p in attr.platforms if p in PLATFORM_LABELS]
     if not labels:
-        return {_PLATFORMS_SETTING: current}
+        return current
     for label in labels:
         if len(current) == 1 and str(current[0]) == str(label):
-            return {_PLATFORMS_SETTING: current}
-    return {_PLATFORMS_SETTING: [labels[0]]}
+            return current
+    return [labels[0]]
+
+def _pinned_platform_transition_impl(settings, attr):
+    return {
+        _GC_GOOPTS: _stable_go_paths(settings),
+        _PLATFORMS_SETTING: _pinned_platform(settings, attr),
+    }
 
 pinned_platform_transition = transition(
     implementation = _pinned_platform_transition_impl,
-    inputs = [_PLATFORMS_SETTING],
-    outputs = [_PLATFORMS_SETTING],
+    inputs = [_GC_GOOPTS, _PLATFORMS_SETTING],
+    outputs = [_GC_GOOPTS, _PLATFORMS_SETTING],
 )

@@ -9,6 +9,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,12 +34,23 @@ type Options struct {
 	// Wrap, when set, wraps the registry's handler, for example to make a
 	// test server misbehave.
 	Wrap func(http.Handler) http.Handler
+	// Token, when set, is a bearer token every request to /v2/ must carry;
+	// the registry hands it out at TokenPath (see requireToken).
+	Token string
+	// TLS also serves the registry over HTTPS on a second loopback port
+	// (TLSHost), with a throw-away self-signed certificate (TLSCert), for
+	// clients that send credentials only over HTTPS.
+	TLS bool
 }
 
 // Server is a running registry.
 type Server struct {
 	ln  net.Listener
 	srv *http.Server
+	// tlsLn, tlsSrv and certPEM are set when Options.TLS is.
+	tlsLn   net.Listener
+	tlsSrv  *http.Server
+	certPEM []byte
 	// done is closed when Serve has returned.
 	done chan struct{}
 	err  error
@@ -62,6 +74,9 @@ func Start(opts Options) (*Server, error) {
 		out = io.Discard
 	}
 	var h http.Handler = ggcr.New(ggcr.Logger(log.New(out, "registry: ", 0)))
+	if opts.Token != "" {
+		h = requireToken(opts.Token, h)
+	}
 	if opts.Wrap != nil {
 		h = opts.Wrap(h)
 	}
@@ -69,6 +84,12 @@ func Start(opts Options) (*Server, error) {
 		ln:   ln,
 		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second},
 		done: make(chan struct{}),
+	}
+	if opts.TLS {
+		if err := s.listenTLS(ln.Addr().(*net.TCPAddr).IP, h); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	go func() {
 		defer close(s.done)
@@ -78,6 +99,35 @@ func Start(opts Options) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// listenTLS serves h over HTTPS on another port of the same loopback IP.
+func (s *Server) listenTLS(ip net.IP, h http.Handler) error {
+	cert, certPEM, err := selfSigned()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	s.certPEM = certPEM
+	s.tlsLn = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	s.tlsSrv = &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	go s.tlsSrv.Serve(s.tlsLn)
+	return nil
+}
+
+// TLSHost returns the address of the HTTPS port ("" without Options.TLS).
+func (s *Server) TLSHost() string {
+	if s.tlsLn == nil {
+		return ""
+	}
+	return s.tlsLn.Addr().String()
+}
+
+// TLSCert returns the PEM certificate the HTTPS port presents, which its
+// clients must trust (nil without Options.TLS).
+func (s *Server) TLSCert() []byte { return s.certPEM }
 
 // checkLoopback fails unless addr's host is a loopback address.
 func checkLoopback(addr string) error {
@@ -107,6 +157,11 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	if s.tlsSrv != nil {
+		if terr := s.tlsSrv.Shutdown(ctx); err == nil {
+			err = terr
+		}
+	}
 	<-s.done
 	if err == nil {
 		err = s.err

@@ -2,7 +2,7 @@
 // loopback port until it is interrupted: for tests and local end-to-end
 // runs (tools/e2e.sh). See package registry.
 //
-//	stagex-registry [--addr 127.0.0.1:0] [--addr-file FILE] [-v]
+//	stagex-registry [--addr 127.0.0.1:0] [--addr-file FILE] [--token TOKEN] [-v]
 package main
 
 import (
