@@ -14,7 +14,8 @@
 #    pinned digest through Bazel's downloader (the loopback registry named
 #    as a mirror), checks the signatures, builds an image of its own on top
 #    and tests it.
-#    The same run builds and tests @stagex_tree, a whole StageX source tree
+#    The same run builds StageX's fixture packages as a dependency and
+#    checks them against StageX's pins, and builds and tests @stagex_tree, a whole StageX source tree
 #    (e2e/tree) that the stagex_tree extension imports from an archive
 #    pinned by sha256, with e2e/tree/distdir as --distdir.
 # 4. Checks that the undersigned image, a digest the registry lacks and an
@@ -140,8 +141,12 @@ if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
   flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
 fi
 
-say "bazel test //... @stagex_tree//... in e2e/consumer"
-bazel test "${flags[@]}" //... @stagex_tree//...
+# StageX's own fixture packages, built here where StageX is a dependency,
+# must give the digests StageX pins (Go programs in them record source
+# paths; see rules/private/transition.bzl). The bootstrap fixtures need
+# toolchains only StageX registers, for itself.
+say "bazel test //... @stagex_tree//... and StageX's fixture packages in e2e/consumer"
+bazel test "${flags[@]}" //... @stagex_tree//... @stagex//fixtures/packages/core/... @stagex//fixtures/packages/user/...
 
 # expect_failure TARGET TEXT [FLAGS...]: building TARGET (with FLAGS after
 # the usual ones) must fail and say TEXT.

@@ -37,7 +37,9 @@ type ApplyOptions struct {
 	Chown bool
 	// Owners, when not nil, receives the ownership the tar asked for of
 	// every path (relative to the root) whose ownership was not applied,
-	// because Chown is false or the system refused it.
+	// because Chown is false or the system refused it. A path whose
+	// ownership was applied loses the record it may have had, which an
+	// earlier layer or step left and the entry replaced.
 	Owners map[string]Owner
 	// SkipDevices skips character and block device entries. Without it
 	// they are an error.
@@ -299,6 +301,7 @@ func (a *applier) chown(hdr *tar.Header, rel string, chown func(uid, gid int) er
 	if a.opts.Chown {
 		err := chown(hdr.Uid, hdr.Gid)
 		if err == nil {
+			delete(a.opts.Owners, rel)
 			return nil
 		}
 		if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EINVAL) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -386,6 +387,22 @@ func TestApplyOwnership(t *testing.T) {
 		// chown clears setuid: the mode must be set after it.
 		if fi, _ := os.Stat(filepath.Join(root, "f")); fi.Mode()&os.ModeSetuid == 0 {
 			t.Errorf("f lost its setuid bit: %v", fi.Mode())
+		}
+	})
+	t.Run("chowned over an old record", func(t *testing.T) {
+		// Giving an entry the caller's own ids always works.
+		uid, gid := os.Geteuid(), os.Getegid()
+		owners := map[string]Owner{"f": {1, 2}, "d": {3, 4}, "other": {5, 6}}
+		own := []ent{
+			{name: "f", typ: tar.TypeReg, mode: 0o644, uid: uid, gid: gid},
+			{name: "d", typ: tar.TypeDir, mode: 0o755, uid: uid, gid: gid},
+		}
+		if err := apply(t, t.TempDir(), ApplyOptions{Chown: true, Owners: owners}, own...); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]Owner{"other": {5, 6}}
+		if !reflect.DeepEqual(owners, want) {
+			t.Errorf("Owners = %v, want %v: the applied entries' old records dropped, others kept", owners, want)
 		}
 	})
 }

@@ -52,6 +52,7 @@ func helperMain(args []string) int {
 		out["init"] = strings.Split(string(init), "\x00")[0]
 		out["capbnd"] = capField("CapBnd")
 		out["capeff"] = capField("CapEff")
+		out["nonewprivs"] = capField("NoNewPrivs")
 	case "exit":
 		n, _ := strconv.Atoi(args[1])
 		return n
@@ -71,6 +72,15 @@ func helperMain(args []string) int {
 			_, err := os.Lstat(p)
 			out[p] = errString(err)
 		}
+	case "owner": // owner PATH: the owner the command sees
+		var st unix.Stat_t
+		err := unix.Lstat(args[1], &st)
+		out["uid"], out["gid"] = st.Uid, st.Gid
+		out["err"] = errString(err)
+	case "chown": // chown PATH UID GID
+		uid, _ := strconv.Atoi(args[2])
+		gid, _ := strconv.Atoi(args[3])
+		out["err"] = errString(os.Lchown(args[1], uid, gid))
 	case "write":
 		out["err"] = errString(os.WriteFile(args[1], []byte(args[2]), 0o644))
 	case "readdir":

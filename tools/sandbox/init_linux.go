@@ -135,11 +135,12 @@ func setupAndStart(cfg *initConfig) (int, error) {
 		return 0, err
 	}
 
-	id, err := lookupIdentity(cfg.User)
+	id, err := LookupUser(cfg.User, "/etc/passwd", "/etc/group")
 	if err != nil {
 		return 0, err
 	}
-	if err := checkMapped(cfg.User, id); err != nil {
+	emulate, err := checkIdentity(cfg.User, id, cfg.SingleID)
+	if err != nil {
 		return 0, err
 	}
 	if cfg.SingleID {
@@ -157,38 +158,84 @@ func setupAndStart(cfg *initConfig) (int, error) {
 	if err := limitCaps(); err != nil {
 		return 0, err
 	}
+	attr := &syscall.SysProcAttr{
+		Setsid: true,
+		Credential: &syscall.Credential{
+			Uid: id.UID, Gid: id.GID, Groups: id.Groups, NoSetGroups: cfg.SingleID,
+		},
+	}
+	if emulate {
+		if err := emulateIdentity(attr, id); err != nil {
+			return 0, err
+		}
+	}
 	pid, err := syscall.ForkExec(argv0, cfg.Args, &syscall.ProcAttr{
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
 		Files: []uintptr{0, 1, 2},
-		Sys: &syscall.SysProcAttr{
-			Setsid: true,
-			Credential: &syscall.Credential{
-				Uid: id.UID, Gid: id.GID, Groups: id.Groups, NoSetGroups: cfg.SingleID,
-			},
-		},
+		Sys:   attr,
 	})
 	if err != nil {
+		if emulate {
+			return 0, fmt.Errorf("starting %s as uid %d, gid %d in a nested user namespace (how this sandbox, "+
+				"which maps only id 0, runs a non-root USER): %w", argv0, id.UID, id.GID, err)
+		}
 		return 0, fmt.Errorf("starting %s (as uid %d, gid %d, in %s): %w", argv0, id.UID, id.GID, cfg.Dir, err)
 	}
 	return pid, nil
 }
 
-// lookupIdentity resolves user with the root's /etc/passwd and /etc/group.
-func lookupIdentity(user string) (identity, error) {
-	passwd, err := loadDB("/etc/passwd", false)
-	if err != nil {
-		return identity{}, err
+// checkIdentity fails clearly when the command cannot get the ids of id,
+// and reports whether they must be emulated: a non-root USER in single-id
+// mode.
+func checkIdentity(user string, id Identity, single bool) (emulate bool, err error) {
+	if !single {
+		return false, checkMapped(user, id)
 	}
-	group, err := loadDB("/etc/group", true)
-	if err != nil {
-		return identity{}, err
+	if id.UID == 0 && id.GID == 0 {
+		return false, nil
 	}
-	return resolveUser(user, passwd, group)
+	// The same ids as with a range map, so that a build does not depend
+	// on the mode.
+	if id.UID >= rangeSize {
+		return false, fmt.Errorf("USER %q resolves to uid %d, which is outside the ids a sandbox maps (0..%d)", user, id.UID, rangeSize-1)
+	}
+	if id.GID >= rangeSize {
+		return false, fmt.Errorf("USER %q resolves to gid %d, which is outside the ids a sandbox maps (0..%d)", user, id.GID, rangeSize-1)
+	}
+	if id.UID == 0 {
+		return false, fmt.Errorf("USER %q resolves to uid 0 with gid %d, but this sandbox maps only id 0: "+
+			"the runner is not root over a range of ids (it runs unprivileged, or in a user namespace that "+
+			"maps only its own id, as Bazel's linux-sandbox does); a non-root USER is emulated there, "+
+			"but root with another group cannot be (root would hold every capability in the namespace "+
+			"that emulates the group); use group 0, a non-root user, or a runner that is real root", user, id.GID)
+	}
+	return true, nil
 }
 
-// checkMapped fails clearly when an id of the command has no mapping.
-func checkMapped(user string, id identity) error {
+// emulateIdentity sets attr up to start the command in a nested user
+// namespace where id's uid and gid are the ones mapped, onto this
+// namespace's id 0, with setgroups denied. The command then runs as id
+// without any capability, and sees every file of id 0 as its own. The
+// calling thread gets no_new_privs, which the command inherits: a new user
+// namespace has a full capability bounding set, and nothing else would stop
+// a program with file capabilities from gaining them in it.
+func emulateIdentity(attr *syscall.SysProcAttr, id Identity) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("setting no_new_privs: %w", err)
+	}
+	attr.Cloneflags = syscall.CLONE_NEWUSER
+	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: int(id.UID), HostID: 0, Size: 1}}
+	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: int(id.GID), HostID: 0, Size: 1}}
+	attr.GidMappingsEnableSetgroups = false
+	attr.Credential.Groups = nil
+	attr.Credential.NoSetGroups = true
+	return nil
+}
+
+// checkMapped fails clearly when an id of the command has no mapping in a
+// sandbox with a range map.
+func checkMapped(user string, id Identity) error {
 	u, err := readIDMap("/proc/self/uid_map")
 	if err != nil {
 		return err
@@ -198,13 +245,6 @@ func checkMapped(user string, id identity) error {
 		return err
 	}
 	explain := func(kind string, v uint32) error {
-		if covers(u, 1) && !covers(u, 2) {
-			return fmt.Errorf("USER %q resolves to %s %d, but this sandbox maps only id 0: "+
-				"the runner is not root over a range of ids (it runs unprivileged, or in a user "+
-				"namespace that maps only its own id, as Bazel's linux-sandbox does), so the "+
-				"sandbox's user namespace holds a single id; a non-root USER needs the runner "+
-				"to run as real root", user, kind, v)
-		}
 		return fmt.Errorf("USER %q resolves to %s %d, which is outside the ids mapped into the sandbox (0..%d)",
 			user, kind, v, rangeSize-1)
 	}

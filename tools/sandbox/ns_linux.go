@@ -130,12 +130,22 @@ func detectIDMode() idMode {
 			return idMode{uids: m, gids: m, setgroups: true}
 		}
 	}
+	return singleIDMode()
+}
+
+// singleIDMode maps id 0 onto this process's own ids.
+func singleIDMode() idMode {
 	return idMode{
 		single: true,
 		uids:   []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
 		gids:   []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
 	}
 }
+
+// SingleIDMode reports whether Run, called by this process without
+// Spec.SingleID, maps only id 0 into the sandbox (see the package doc), so
+// that a non-root USER is emulated.
+func SingleIDMode() bool { return detectIDMode().single }
 
 // sysProcAttr is the clone setup for a sandbox process.
 func (m idMode) sysProcAttr() *syscall.SysProcAttr {

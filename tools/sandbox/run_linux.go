@@ -108,6 +108,9 @@ func Run(ctx context.Context, spec Spec) error {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	mode := detectIDMode()
+	if spec.SingleID {
+		mode = singleIDMode()
+	}
 	cfg.SingleID = mode.single
 
 	points := []string{"proc", "dev"}

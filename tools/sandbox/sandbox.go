@@ -37,10 +37,26 @@
 // checks; that is why the host filesystem is detached, /proc is restricted,
 // device nodes are read-only bind mounts and CAP_SYS_ADMIN is dropped. The
 // sandbox is meant to keep build steps hermetic, not to contain hostile
-// code. Otherwise (an unprivileged caller, or root in a namespace that maps
-// only itself, as in Bazel's linux-sandbox) only id 0 is mapped, to the
-// caller's own uid and gid, and setgroups is denied; a USER that resolves to
-// any other id is then an error, and supplementary groups are not set.
+// code.
+//
+// Otherwise (an unprivileged caller, or root in a namespace that maps only
+// itself, as in Bazel's linux-sandbox) the sandbox is in single-id mode:
+// only id 0 is mapped, to the caller's own uid and gid, setgroups is denied
+// and supplementary groups are not set (the caller's own stay, seen as id 0
+// or as the overflow group). A USER that resolves to root runs as id 0. A
+// non-root USER is emulated: the command starts in a further,
+// nested user namespace in which its uid and gid are the only ids, mapped
+// onto the sandbox's id 0, with setgroups denied and no_new_privs set, and
+// runs as that uid and gid without capabilities (id -u prints the USER's
+// uid). Files it creates are on disk owned by the caller, like every file
+// of the root; recording them as owned by the USER is the caller's job
+// (LookupUser and SingleIDMode tell it whom and when). The emulation
+// deviates from a system with many ids: every file of the root appears
+// owned by the USER, so permission checks are more lenient (the command may
+// write files and directories that a real build's user could not), and
+// chown to any other id fails. A USER of uid 0 with another gid, and ids
+// above 65535 (as in the range mode), are errors; Spec.SingleID forces
+// this mode, e.g. to test a build as it runs under Bazel.
 //
 // Mount points: the sandbox needs Root/proc and Root/dev (and Root/tmp with
 // TmpFS) to be directories. Missing ones are created before the run and
@@ -77,6 +93,10 @@ type Spec struct {
 	Hostname string
 	// TmpFS mounts an empty tmpfs on /tmp for the run.
 	TmpFS bool
+	// SingleID forces single-id mode (see the package doc) even when the
+	// caller could map a range of ids: the run then behaves as under
+	// Bazel's linux-sandbox, which tests of that mode use.
+	SingleID bool
 
 	// Stdin, Stdout and Stderr are the command's standard streams; nil
 	// means /dev/null.

@@ -345,75 +345,159 @@ func TestProcessIdentity(t *testing.T) {
 	}
 }
 
+// TestUser runs each USER in the mode this process gets and in forced
+// single-id mode, where a non-root USER is emulated.
 func TestUser(t *testing.T) {
 	requireNamespaces(t)
 	root := newRoot(t)
-	single := detectIDMode().single
 	tests := []struct {
-		user       string // "" is named "empty" in the subtest
-		uid, gid   float64
-		groups     []float64
-		rootOnly   bool   // runs in single-id mode too
-		wantErr    string // in every mode
-		wantErrAll bool
+		user      string // "" is named "empty" in the subtest
+		uid, gid  float64
+		groups    []float64 // checked only with a range map
+		wantErr   string    // in every mode
+		singleErr string    // only in single-id mode
 	}{
-		{user: "", uid: 0, gid: 0, groups: []float64{0, 10}, rootOnly: true},
-		{user: "root", uid: 0, gid: 0, groups: []float64{0, 10}, rootOnly: true},
+		{user: "", uid: 0, gid: 0, groups: []float64{0, 10}},
+		{user: "root", uid: 0, gid: 0, groups: []float64{0, 10}},
 		{user: "builder", uid: 1000, gid: 1000, groups: []float64{10, 29}},
 		{user: "1000", uid: 1000, gid: 1000, groups: []float64{10, 29}},
 		{user: "builder:audio", uid: 1000, gid: 29},
 		{user: "builder:4343", uid: 1000, gid: 4343},
 		{user: "4242", uid: 4242, gid: 0},
 		{user: "nobody", uid: 65534, gid: 65534},
-		{user: "root:wheel", uid: 0, gid: 10},
-		{user: "70000", wantErr: "70000", wantErrAll: true},
-		{user: "ghost", wantErr: `no user "ghost"`, wantErrAll: true},
-		{user: "root:ghosts", wantErr: `no group "ghosts"`, wantErrAll: true},
+		{user: "root:wheel", uid: 0, gid: 10, singleErr: "maps only id 0"},
+		{user: "0:4343", uid: 0, gid: 4343, singleErr: "uid 0 with gid 4343"},
+		{user: "70000", wantErr: "uid 70000, which is outside"},
+		{user: "builder:70000", wantErr: "gid 70000, which is outside"},
+		{user: "ghost", wantErr: `no user "ghost"`},
+		{user: "root:ghosts", wantErr: `no group "ghosts"`},
 	}
-	for _, tt := range tests {
-		name := tt.user
-		if name == "" {
-			name = "empty"
+	for _, forced := range []bool{false, true} {
+		single := forced || detectIDMode().single
+		mode := "default"
+		if forced {
+			mode = "single-id"
 		}
-		t.Run(name, func(t *testing.T) {
-			spec := Spec{Root: root, User: tt.user, Env: testEnv,
-				Args: []string{"/bin/" + helperName, "info"}}
-			var stdout bytes.Buffer
-			spec.Stdout = &stdout
-			err := Run(context.Background(), spec)
-			wantErr := tt.wantErr
-			if single && !tt.rootOnly && wantErr == "" {
-				wantErr = "maps only id 0"
+		for _, tt := range tests {
+			name := tt.user
+			if name == "" {
+				name = "empty"
 			}
-			if wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), wantErr) {
-					t.Fatalf("Run as %q: err = %v, want one containing %q", tt.user, err, wantErr)
+			t.Run(mode+"/"+name, func(t *testing.T) {
+				spec := Spec{Root: root, User: tt.user, Env: testEnv, SingleID: forced,
+					Args: []string{"/bin/" + helperName, "info"}}
+				var stdout bytes.Buffer
+				spec.Stdout = &stdout
+				err := Run(context.Background(), spec)
+				wantErr := tt.wantErr
+				if single && wantErr == "" {
+					wantErr = tt.singleErr
 				}
-				var ee *ExitError
-				if errors.As(err, &ee) {
-					t.Fatalf("a bad USER must be a setup error, not an exit status: %v", err)
+				if wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), wantErr) {
+						t.Fatalf("Run as %q: err = %v, want one containing %q", tt.user, err, wantErr)
+					}
+					var ee *ExitError
+					if errors.As(err, &ee) {
+						t.Fatalf("a bad USER must be a setup error, not an exit status: %v", err)
+					}
+					t.Logf("USER %q: %v", tt.user, err)
+					return
 				}
-				t.Logf("USER %q: %v", tt.user, err)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Run as %q: %v", tt.user, err)
-			}
-			var got map[string]any
-			if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
-				t.Fatal(err)
-			}
-			if got["uid"] != tt.uid || got["gid"] != tt.gid {
-				t.Errorf("uid:gid = %v:%v, want %v:%v", got["uid"], got["gid"], tt.uid, tt.gid)
-			}
-			if !single {
+				if err != nil {
+					t.Fatalf("Run as %q: %v", tt.user, err)
+				}
+				var got map[string]any
+				if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+					t.Fatal(err)
+				}
+				if got["uid"] != tt.uid || got["gid"] != tt.gid {
+					t.Errorf("uid:gid = %v:%v, want %v:%v", got["uid"], got["gid"], tt.uid, tt.gid)
+				}
 				var groups []float64
 				for _, g := range asSlice(got["groups"]) {
 					groups = append(groups, g.(float64))
 				}
-				if !slices.Equal(groups, tt.groups) {
+				// In single-id mode setgroups is denied: the runner's own
+				// groups stay, and to an emulated USER they can only be
+				// its own gid (the runner's gid) or the overflow group.
+				switch {
+				case single && tt.uid == 0:
+				case single:
+					for _, g := range groups {
+						if g != tt.gid && g != 65534 {
+							t.Errorf("groups = %v: %v is neither the USER's gid nor the overflow group", groups, g)
+						}
+					}
+				case !slices.Equal(groups, tt.groups):
 					t.Errorf("groups = %v, want %v", groups, tt.groups)
 				}
+				// Whoever the command runs as, it has the capabilities of
+				// root in a container or none.
+				wantEff := "0000000000000000"
+				if tt.uid == 0 {
+					var want uint64
+					for c := range keptCaps {
+						want |= 1 << c
+					}
+					wantEff = fmt.Sprintf("%016x", want)
+				}
+				if got["capeff"] != wantEff {
+					t.Errorf("CapEff = %v, want %s", got["capeff"], wantEff)
+				}
+				// An emulated USER has no_new_privs; others do not need it.
+				wantNNP := "0"
+				if single && tt.uid != 0 {
+					wantNNP = "1"
+				}
+				if got["nonewprivs"] != wantNNP {
+					t.Errorf("NoNewPrivs = %v, want %s", got["nonewprivs"], wantNNP)
+				}
+			})
+		}
+	}
+}
+
+// TestEmulatedUserFiles checks what a non-root USER sees of files in
+// single-id mode, and what its files are on disk.
+func TestEmulatedUserFiles(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	run := func(user string, args ...string) map[string]any {
+		return runHelper(t, Spec{Root: root, User: user, SingleID: true}, args...)
+	}
+	for _, tt := range []struct {
+		name     string
+		user     string
+		args     []string
+		want     map[string]any
+		hostFile string // written by the command: must be the runner's on disk
+	}{
+		{name: "root's files look like the user's", user: "builder:audio", args: []string{"owner", "/etc/passwd"},
+			want: map[string]any{"uid": float64(1000), "gid": float64(29), "err": "ok"}},
+		{name: "root sees them as root's", user: "", args: []string{"owner", "/etc/passwd"},
+			want: map[string]any{"uid": float64(0), "gid": float64(0), "err": "ok"}},
+		{name: "the user writes into a root directory", user: "4242", args: []string{"write", "/work/by-4242", "x"},
+			want: map[string]any{"err": "ok"}, hostFile: "work/by-4242"},
+		{name: "chown to another id fails", user: "builder", args: []string{"chown", "/etc/passwd", "0", "0"},
+			want: map[string]any{"err": "EINVAL"}},
+		{name: "chown to the user is a no-op", user: "builder", args: []string{"chown", "/etc/group", "1000", "1000"},
+			want: map[string]any{"err": "ok"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := run(tt.user, tt.args...)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%v as %q = %v, want %v", tt.args, tt.user, got, tt.want)
+			}
+			if tt.hostFile == "" {
+				return
+			}
+			var st syscall.Stat_t
+			if err := syscall.Lstat(filepath.Join(root, tt.hostFile), &st); err != nil {
+				t.Fatal(err)
+			}
+			if int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid() {
+				t.Errorf("%s is owned by %d:%d on disk, want the runner's %d:%d", tt.hostFile, st.Uid, st.Gid, os.Geteuid(), os.Getegid())
 			}
 		})
 	}

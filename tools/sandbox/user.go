@@ -13,11 +13,29 @@ import (
 	"github.com/stagex/stagex-bazel/tools/diag"
 )
 
-// identity is what a USER value resolves to.
-type identity struct {
-	UID    uint32
-	GID    uint32
-	Groups []uint32 // supplementary groups; empty when a group was given explicitly
+// Identity is what a USER value resolves to.
+type Identity struct {
+	UID uint32
+	GID uint32
+	// Groups are the supplementary groups; empty when USER names a group.
+	Groups []uint32
+}
+
+// LookupUser resolves user (a USER value, as in Spec.User) the way Run
+// does, with the user database in the file passwd and the group database in
+// the file group; a missing file is an empty database. A caller that wants
+// to know in advance whom Run will run a command as passes the host paths of
+// the root's /etc/passwd and /etc/group, resolved inside the root.
+func LookupUser(user, passwd, group string) (Identity, error) {
+	pw, err := loadDB(passwd, false)
+	if err != nil {
+		return Identity{}, err
+	}
+	gr, err := loadDB(group, true)
+	if err != nil {
+		return Identity{}, err
+	}
+	return resolveUser(user, pw, gr)
 }
 
 // dbEntry is one parsed line of /etc/passwd or /etc/group.
@@ -103,18 +121,18 @@ func parseID(s string) (uint32, bool) {
 //     and the supplementary groups are every group listing the user by name;
 //   - with an explicit group (name, which must exist, or number, which need
 //     not), there are no supplementary groups.
-func resolveUser(spec string, passwd, group []dbEntry) (identity, error) {
+func resolveUser(spec string, passwd, group []dbEntry) (Identity, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
 	if userPart == "" {
 		if hasGroup {
-			return identity{}, fmt.Errorf("USER %q: empty user name before ':'", spec)
+			return Identity{}, fmt.Errorf("USER %q: empty user name before ':'", spec)
 		}
 		userPart = "0"
 	}
 	if hasGroup && groupPart == "" {
-		return identity{}, fmt.Errorf("USER %q: empty group name after ':'", spec)
+		return Identity{}, fmt.Errorf("USER %q: empty group name after ':'", spec)
 	}
-	var id identity
+	var id Identity
 	matched := ""
 	uid, numeric := parseID(userPart)
 	found := false
@@ -126,7 +144,7 @@ func resolveUser(spec string, passwd, group []dbEntry) (identity, error) {
 	}
 	if !found {
 		if !numeric {
-			return identity{}, fmt.Errorf("USER %q: no user %q in /etc/passwd of the root", spec, userPart)
+			return Identity{}, fmt.Errorf("USER %q: no user %q in /etc/passwd of the root", spec, userPart)
 		}
 		id.UID, id.GID = uid, 0
 	}
@@ -139,7 +157,7 @@ func resolveUser(spec string, passwd, group []dbEntry) (identity, error) {
 			}
 		}
 		if !gnum {
-			return identity{}, fmt.Errorf("USER %q: no group %q in /etc/group of the root", spec, groupPart)
+			return Identity{}, fmt.Errorf("USER %q: no group %q in /etc/group of the root", spec, groupPart)
 		}
 		id.GID = gid
 		return id, nil

@@ -36,21 +36,21 @@ func TestResolveUser(t *testing.T) {
 	}
 	tests := []struct {
 		spec    string
-		want    identity
+		want    Identity
 		wantErr string
 	}{
-		{spec: "", want: identity{0, 0, []uint32{0, 1, 10}}},
-		{spec: "root", want: identity{0, 0, []uint32{0, 1, 10}}},
-		{spec: "0", want: identity{0, 0, []uint32{0, 1, 10}}},
-		{spec: "builder", want: identity{1000, 1000, []uint32{10, 29}}},
-		{spec: "1000", want: identity{1000, 1000, []uint32{10, 29}}}, // first passwd match wins
-		{spec: "dup", want: identity{1000, 7, nil}},
-		{spec: "builder:audio", want: identity{1000, 29, nil}},
-		{spec: "builder:1", want: identity{1000, 1, nil}},
-		{spec: "builder:5555", want: identity{1000, 5555, nil}},
-		{spec: "4242", want: identity{4242, 0, nil}},
-		{spec: "4242:wheel", want: identity{4242, 10, nil}},
-		{spec: "4242:4343", want: identity{4242, 4343, nil}},
+		{spec: "", want: Identity{0, 0, []uint32{0, 1, 10}}},
+		{spec: "root", want: Identity{0, 0, []uint32{0, 1, 10}}},
+		{spec: "0", want: Identity{0, 0, []uint32{0, 1, 10}}},
+		{spec: "builder", want: Identity{1000, 1000, []uint32{10, 29}}},
+		{spec: "1000", want: Identity{1000, 1000, []uint32{10, 29}}}, // first passwd match wins
+		{spec: "dup", want: Identity{1000, 7, nil}},
+		{spec: "builder:audio", want: Identity{1000, 29, nil}},
+		{spec: "builder:1", want: Identity{1000, 1, nil}},
+		{spec: "builder:5555", want: Identity{1000, 5555, nil}},
+		{spec: "4242", want: Identity{4242, 0, nil}},
+		{spec: "4242:wheel", want: Identity{4242, 10, nil}},
+		{spec: "4242:4343", want: Identity{4242, 4343, nil}},
 		{spec: "ghost", wantErr: `no user "ghost" in /etc/passwd`},
 		{spec: "root:ghosts", wantErr: `no group "ghosts" in /etc/group`},
 		{spec: ":wheel", wantErr: "empty user name"},

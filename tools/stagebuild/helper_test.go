@@ -171,6 +171,11 @@ func probeMain(args []string) int {
 		h, _ := os.Hostname()
 		wd, _ := os.Getwd()
 		result = fmt.Sprintf("host=%s cwd=%s uid=%d", h, wd, os.Getuid())
+	case "ids": // ids LABEL
+		if !need(1) {
+			return 2
+		}
+		result = fmt.Sprintf("uid=%d gid=%d", os.Getuid(), os.Getgid())
 	default:
 		fmt.Fprintf(os.Stderr, "probe: unknown mode %q\n", mode)
 		return 2
@@ -399,6 +404,7 @@ type tarEntry struct {
 	name, body, link string
 	typ              byte
 	mode             int64
+	uid, gid         int
 }
 
 func makeTar(tb testing.TB, entries ...tarEntry) []byte {
@@ -407,7 +413,7 @@ func makeTar(tb testing.TB, entries ...tarEntry) []byte {
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
 		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link,
-			ModTime: time.Unix(1, 0), Format: tar.FormatPAX}
+			Uid: e.uid, Gid: e.gid, ModTime: time.Unix(1, 0), Format: tar.FormatPAX}
 		if e.typ == tar.TypeReg {
 			hdr.Size = int64(len(e.body))
 		}
@@ -609,6 +615,7 @@ type stageTest struct {
 	args          map[string]string // build arguments
 	tail          int
 	ctxTime       time.Time // modification time of the context files
+	singleID      bool      // force the sandbox's single-id mode
 }
 
 // built is the outcome of a stage build.
@@ -662,6 +669,7 @@ func (st stageTest) build(tb testing.TB) built {
 		WorkDir:       dir,
 		Log:           &log,
 		TailLines:     st.tail,
+		singleID:      st.singleID,
 	}
 	err := Build(context.Background(), o)
 	return built{opts: o, err: err, log: log.String()}

@@ -53,6 +53,10 @@ type Options struct {
 	WorkDir       string            // scratch space; removed afterwards
 	Log           io.Writer         // progress and RUN output; nil discards
 	TailLines     int               // lines of RUN output kept for errors
+
+	// singleID forces the sandbox's single-id mode, for tests that check,
+	// as root, how a build runs under Bazel's linux-sandbox.
+	singleID bool
 }
 
 // Build runs the stage and writes its image. On error nothing is left at
@@ -124,8 +128,10 @@ type builder struct {
 	roots map[string]string // image layout -> its unpacked root
 	n     int
 	// owners holds the ownership Apply could not give files of the stage
-	// root (an unprivileged runner cannot chown).
+	// root (an unprivileged runner cannot chown), and that of files an
+	// emulated non-root USER created (see owners.go).
 	owners map[string]layer.Owner
+	single *bool // see singleID
 }
 
 // ownersForWrite is the ownership the layer records for changed paths.
@@ -282,21 +288,35 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	if err := b.mkdirInRoot(s.Workdir); err != nil {
 		return err
 	}
+	owner, emulated, err := b.emulatedOwner(s)
+	if err != nil {
+		return err
+	}
+	var before map[string]bool
+	if emulated {
+		if before, err = pathSet(b.root); err != nil {
+			return err
+		}
+	}
 	tail := newTail(b.o.TailLines)
 	out := io.MultiWriter(b.o.Log, tail)
-	err := sandbox.Run(ctx, sandbox.Spec{
+	err = sandbox.Run(ctx, sandbox.Spec{
 		Root:     b.root,
 		Args:     argv,
 		Env:      runEnv(s.Env),
 		Dir:      orRoot(s.Workdir),
 		User:     s.User,
 		Hostname: Hostname,
+		SingleID: b.o.singleID,
 		Stdin:    bytes.NewReader(nil),
 		Stdout:   out,
 		Stderr:   out,
 	})
 	if err != nil {
 		return fmt.Errorf("%s:%d: %s failed: %v\nlast lines of its output:\n%s", b.file.Path, s.Line, s.Original, err, tail.String())
+	}
+	if emulated {
+		return b.ownNewPaths(before, owner)
 	}
 	return nil
 }

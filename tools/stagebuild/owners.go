@@ -1,0 +1,138 @@
+package stagebuild
+
+import (
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"syscall"
+
+	"github.com/stagex/stagex-bazel/tools/containerfile"
+	"github.com/stagex/stagex-bazel/tools/layer"
+	"github.com/stagex/stagex-bazel/tools/sandbox"
+)
+
+// Ownership of what a RUN step as a non-root USER creates in single-id mode.
+//
+// There the sandbox emulates the USER (see package sandbox): the step's
+// files are on disk owned by the runner, like everything else, and would be
+// recorded as 0:0. So the builder lists the root's paths before such a step
+// and, after it, records every path that was not there before as owned by
+// the USER's uid and gid in b.owners, which layer.Write prefers to the
+// files' own ownership. A path in a set-group-ID directory takes the
+// directory's group instead, as the kernel gives it. Paths that existed
+// keep the owner they had, even when the step replaced them (deleted and
+// created again, as sed -i does), and a later root step that chowns such a
+// path to root is not seen: the record stays until a COPY or ADD replaces
+// the path. Only non-root steps in single-id mode pay for the two walks.
+
+// singleID reports whether RUN steps run in the sandbox's single-id mode.
+func (b *builder) singleID() bool {
+	if b.single == nil {
+		v := b.o.singleID || sandbox.SingleIDMode()
+		b.single = &v
+	}
+	return *b.single
+}
+
+// emulatedOwner returns the ids of the USER of a RUN step when the sandbox
+// will emulate it, that is in single-id mode for a non-root uid; ok is
+// false otherwise. The USER is resolved with the root's /etc/passwd and
+// /etc/group, as the sandbox resolves it.
+func (b *builder) emulatedOwner(s *containerfile.Step) (o layer.Owner, ok bool, err error) {
+	if s.User == "" || !b.singleID() {
+		return layer.Owner{}, false, nil
+	}
+	passwd, err := layer.ResolvePath(b.root, "/etc/passwd")
+	if err != nil {
+		return layer.Owner{}, false, b.fail(s, "%v", err)
+	}
+	group, err := layer.ResolvePath(b.root, "/etc/group")
+	if err != nil {
+		return layer.Owner{}, false, b.fail(s, "%v", err)
+	}
+	id, err := sandbox.LookupUser(s.User, passwd, group)
+	if err != nil {
+		return layer.Owner{}, false, b.fail(s, "%v", err)
+	}
+	// uid 0 runs as the sandbox's own id 0 (or, with another gid, is
+	// refused by the sandbox).
+	if id.UID == 0 {
+		return layer.Owner{}, false, nil
+	}
+	return layer.Owner{UID: int(id.UID), GID: int(id.GID)}, true, nil
+}
+
+// pathSet lists every path under root, relative to it with slashes.
+func pathSet(root string) (map[string]bool, error) {
+	set := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p != root {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			set[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	return set, err
+}
+
+// ownNewPaths records o as the owner of every path under the root that is
+// not in before (a path in a set-group-ID directory gets that directory's
+// group).
+func (b *builder) ownNewPaths(before map[string]bool, o layer.Owner) error {
+	sgid := map[string]*int{} // directory -> its group if set-group-ID, else nil
+	return filepath.WalkDir(b.root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil || p == b.root {
+			return err
+		}
+		rel, err := filepath.Rel(b.root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if before[rel] {
+			return nil
+		}
+		owner := o
+		dir := path.Dir(rel)
+		g, seen := sgid[dir]
+		if !seen {
+			if g, err = b.setgidGroup(dir); err != nil {
+				return err
+			}
+			sgid[dir] = g
+		}
+		if g != nil {
+			owner.GID = *g
+		}
+		b.owners[rel] = owner
+		return nil
+	})
+}
+
+// setgidGroup returns the group the layer records for the directory rel
+// ("." is the root) if it is set-group-ID, and nil otherwise. The group is
+// the recorded one (b.owners), else the directory's own as root, else 0,
+// as ownersForWrite decides.
+func (b *builder) setgidGroup(rel string) (*int, error) {
+	fi, err := os.Lstat(filepath.Join(b.root, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeSetgid == 0 {
+		return nil, nil
+	}
+	var gid int
+	if o, ok := b.owners[rel]; ok {
+		gid = o.GID
+	} else if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+		gid = int(st.Gid)
+	}
+	return &gid, nil
+}
