@@ -15,14 +15,18 @@
 #    as a mirror), checks the signatures, builds an image of its own on top
 #    and tests it.
 #    The same run builds StageX's fixture packages as a dependency and
-#    checks them against StageX's pins, and builds and tests @stagex_tree, a whole StageX source tree
-#    (e2e/tree) that the stagex_tree extension imports from an archive
-#    pinned by sha256, with e2e/tree/distdir as --distdir.
-# 4. Checks that the undersigned image, a digest the registry lacks and an
-#    unreachable registry fail, and say why, and that a tree whose pin is
-#    wrong fails its digest test showing both digests.
+#    checks them against StageX's pins, pulls core-hello from a second
+#    registry that wants a bearer token, and builds and tests @stagex_tree,
+#    a whole StageX source tree (e2e/tree) that the stagex_tree extension
+#    imports from an archive pinned by sha256 (e2e/tree/distdir is passed
+#    as --distdir).
+# 4. Checks that the undersigned image, a digest the registry lacks, an
+#    image without the token and an unreachable registry fail, and say why;
+#    that a tree whose pin is wrong fails its digest test showing both
+#    digests; and that a tree that does not translate fails naming the file
+#    and line.
 #
-# Needs bazel and gpg, and nothing beyond loopback. The consumer workspace
+# Needs bazel, gpg and keytool, and nothing beyond loopback. The consumer workspace
 # has its own Bazel server and output base (its server exits after five idle
 # minutes); downloaded blobs land in the shared repository cache.
 #
@@ -189,5 +193,9 @@ $out"
 grep -qF "the pins belong to @" <<<"$out" || die "the mispinned tree's digest test did not say whose pins they are:
 $out"
 say "a tree with a wrong pin fails its digest test: $(grep -oF "$want" <<<"$out" | head -1)..."
+
+# A tree that does not translate fails where it is used, naming the file
+# and line; the other trees of the extension stay usable.
+expect_failure @stagex_tree_broken//:all 'packages/core/hello/Containerfile:12: unknown instruction "FROBNICATE"'
 
 say "passed"

@@ -4,7 +4,9 @@
 # run (sorted names, fixed times, owners and modes, gzip without a name or
 # time). e2e/consumer pins its sha256. A second archive,
 # stagex-tree-e2e-mispinned.tar.gz, is the same tree with a wrong pin for
-# core-hello: its digest test must fail.
+# core-hello: its digest test must fail. A third,
+# stagex-tree-e2e-broken.tar.gz, has a Containerfile line the translator
+# rejects: using that tree must fail, naming the file and line.
 #
 #   e2e/tree/archive.sh           rewrite the archive, print its sha256
 #   e2e/tree/archive.sh --check   fail when the archive is not what the tree gives
@@ -28,8 +30,11 @@ grep -q '^0\{64\} core-hello$' "$tmp/stagex-tree-e2e/digests/core.txt" || {
   exit 1
 }
 pack "$tmp" >"$tmp/stagex-tree-e2e-mispinned.tar.gz"
+cp "$here/stagex-tree-e2e/digests/core.txt" "$tmp/stagex-tree-e2e/digests/core.txt"
+echo "FROBNICATE the build" >>"$tmp/stagex-tree-e2e/packages/core/hello/Containerfile"
+pack "$tmp" >"$tmp/stagex-tree-e2e-broken.tar.gz"
 
-for name in stagex-tree-e2e.tar.gz stagex-tree-e2e-mispinned.tar.gz; do
+for name in stagex-tree-e2e.tar.gz stagex-tree-e2e-mispinned.tar.gz stagex-tree-e2e-broken.tar.gz; do
   if [ "${1:-}" = --check ]; then
     want=$(sha256sum <"$tmp/$name" | cut -d' ' -f1)
     have=$(sha256sum <"$here/distdir/$name" | cut -d' ' -f1)

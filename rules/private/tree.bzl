@@ -67,6 +67,30 @@ _tree_repo = repository_rule(
     },
 )
 
+def _broken_tree_impl(rctx):
+    if not rctx.attr.message:
+        # The archive could not be had: downloading it again here lets
+        # Bazel say why (a checksum that differs, with both sums, or the
+        # mirrors it tried).
+        rctx.download_and_extract(
+            url = rctx.attr.urls,
+            sha256 = rctx.attr.sha256,
+            stripPrefix = rctx.attr.strip_prefix,
+        )
+    fail(rctx.attr.message or "stagex: the StageX tree %s could not be downloaded" % rctx.attr.tree)
+
+_broken_tree = repository_rule(
+    implementation = _broken_tree_impl,
+    doc = "Stands for a tree that cannot be used, and says why when something uses it.",
+    attrs = {
+        "message": attr.string(doc = "Why the tree cannot be used; empty when its archive could not be downloaded."),
+        "sha256": attr.string(doc = "The archive's sha256, hex."),
+        "strip_prefix": attr.string(doc = "The directory inside the archive that holds packages/."),
+        "tree": attr.string(doc = "The tree's name and first URL, for messages.", mandatory = True),
+        "urls": attr.string_list(doc = "Mirrors of the archive, tried in order."),
+    },
+)
+
 def _tree_extension_impl(mctx):
     translator = mctx.path(_TRANSLATOR)
     seen = {}
@@ -75,21 +99,32 @@ def _tree_extension_impl(mctx):
             if tag.name in seen:
                 fail("stagex_tree.archive: two trees are named %s" % tag.name)
             seen[tag.name] = True
-            if len(tag.sha256) != 64:
-                fail("stagex_tree.archive %s: sha256 must be 64 hex digits, got %r" % (_describe(tag), tag.sha256))
+            if len(tag.sha256) != 64 or [c for c in tag.sha256.elems() if c not in "0123456789abcdef"]:
+                fail("stagex_tree.archive %s: sha256 must be 64 lowercase hex digits, got %r" % (_describe(tag), tag.sha256))
 
             # The extension reads the tree once, for its list of sources:
-            # every download must be declared here, before any build.
+            # every download must be declared here, before any build. A tree
+            # that cannot be had or translated fails only where it is used,
+            # not every other tree and image of the extension.
             out = "trees/" + tag.name
-            mctx.download_and_extract(
+            got = mctx.download_and_extract(
                 url = tag.urls,
                 output = out,
                 sha256 = tag.sha256,
                 stripPrefix = tag.strip_prefix,
+                allow_fail = True,
             )
+            if not got.success:
+                _broken_tree(name = tag.name, sha256 = tag.sha256, strip_prefix = tag.strip_prefix, tree = _describe(tag), urls = tag.urls)
+                continue
             res = mctx.execute([translator, "sources", "-root", str(mctx.path(out))])
             if res.return_code != 0:
-                fail("stagex: cannot translate the StageX tree %s:\n%s" % (_describe(tag), res.stderr))
+                _broken_tree(
+                    name = tag.name,
+                    message = "stagex: cannot translate the StageX tree %s:\n%s" % (_describe(tag), res.stderr),
+                    tree = _describe(tag),
+                )
+                continue
             index = json.decode(res.stdout)
             prefix = tag.name + "_src_"
             for pkg in sorted(index.keys()):
