@@ -23,8 +23,9 @@
 # 4. Checks that the undersigned image, a digest the registry lacks, an
 #    image without the token and an unreachable registry fail, and say why;
 #    that a tree whose pin is wrong fails its digest test showing both
-#    digests; and that a tree that does not translate fails naming the file
-#    and line.
+#    digests; that a tree that does not translate fails naming the file
+#    and line; and that a source download nothing has fails naming the
+#    file, the package and the sha256 it must have.
 #
 # Needs bazel, gpg and keytool, and nothing beyond loopback. The consumer workspace
 # has its own Bazel server and output base (its server exits after five idle
@@ -197,5 +198,10 @@ say "a tree with a wrong pin fails its digest test: $(grep -oF "$want" <<<"$out"
 # A tree that does not translate fails where it is used, naming the file
 # and line; the other trees of the extension stay usable.
 expect_failure @stagex_tree_broken//:all 'packages/core/hello/Containerfile:12: unknown instruction "FROBNICATE"'
+# A source download that no mirror, --distdir or cache has, by its sha256.
+expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
+  "cannot get source file hex0-seed-1.0.tar.gz of package stagex_tree_unfetchable//packages/bootstrap/stage0"
+expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
+  "expected sha256: 1111111111111111111111111111111111111111111111111111111111111111"
 
 say "passed"

@@ -30,7 +30,8 @@
 #     wall clock. The runner clamps every time it writes to
 #     SOURCE_DATE_EPOCH=1 whatever the clock says.
 # Build C: checkout DIR/c/elsewhere/x, output base DIR/ob-c, same
-# --disk_cache as A. Its processes must all be disk cache hits (or internal).
+# --disk_cache as A, every output fetched from it (--remote_download_outputs=
+# all). Its processes must all be disk cache hits (or internal).
 #
 # Output: a report on stdout and in DIR/report.txt; exit status 1 when a
 # digest differs or C missed the cache for a StagexStage action.
@@ -177,8 +178,12 @@ say "no-op repeat of A (warm server): $(awk "BEGIN {printf \"%.2f\", $end - $sta
 build b "$work/b/some/deeper/path/checkout" 077 fr_FR.UTF-8 fr_FR.UTF-8 Pacific/Kiritimati \
   --jobs=1
 
+# Bazel 7 fetches only top-level outputs from a cache; C must have every
+# output on disk (the per-platform images of an image index, too) for the
+# comparison.
 build c "$work/c/elsewhere/x" 022 C.UTF-8 C UTC \
-  --jobs="$jobs" --disk_cache="$work/disk-cache" --execution_log_json_file="$work/c.exec.json"
+  --jobs="$jobs" --disk_cache="$work/disk-cache" --execution_log_json_file="$work/c.exec.json" \
+  --remote_download_outputs=all
 
 fail=0
 say ""

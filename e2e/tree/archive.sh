@@ -6,7 +6,9 @@
 # stagex-tree-e2e-mispinned.tar.gz, is the same tree with a wrong pin for
 # core-hello: its digest test must fail. A third,
 # stagex-tree-e2e-broken.tar.gz, has a Containerfile line the translator
-# rejects: using that tree must fail, naming the file and line.
+# rejects: using that tree must fail, naming the file and line. A fourth,
+# stagex-tree-e2e-unfetchable.tar.gz, pins the seed download to a sha256 no
+# file has: building stage0 must fail, naming the file, package and sums.
 #
 #   e2e/tree/archive.sh           rewrite the archive, print its sha256
 #   e2e/tree/archive.sh --check   fail when the archive is not what the tree gives
@@ -33,8 +35,17 @@ pack "$tmp" >"$tmp/stagex-tree-e2e-mispinned.tar.gz"
 cp "$here/stagex-tree-e2e/digests/core.txt" "$tmp/stagex-tree-e2e/digests/core.txt"
 echo "FROBNICATE the build" >>"$tmp/stagex-tree-e2e/packages/core/hello/Containerfile"
 pack "$tmp" >"$tmp/stagex-tree-e2e-broken.tar.gz"
+cp "$here/stagex-tree-e2e/packages/core/hello/Containerfile" "$tmp/stagex-tree-e2e/packages/core/hello/Containerfile"
+sed -i 's/^hash = "[0-9a-f]\{64\}"$/hash = "1111111111111111111111111111111111111111111111111111111111111111"/' \
+  "$tmp/stagex-tree-e2e/packages/bootstrap/stage0/package.toml"
+grep -q '^hash = "1\{64\}"$' "$tmp/stagex-tree-e2e/packages/bootstrap/stage0/package.toml" || {
+  echo "archive.sh: packages/bootstrap/stage0/package.toml has no source hash" >&2
+  exit 1
+}
+pack "$tmp" >"$tmp/stagex-tree-e2e-unfetchable.tar.gz"
 
-for name in stagex-tree-e2e.tar.gz stagex-tree-e2e-mispinned.tar.gz stagex-tree-e2e-broken.tar.gz; do
+for name in stagex-tree-e2e.tar.gz stagex-tree-e2e-mispinned.tar.gz stagex-tree-e2e-broken.tar.gz \
+  stagex-tree-e2e-unfetchable.tar.gz; do
   if [ "${1:-}" = --check ]; then
     want=$(sha256sum <"$tmp/$name" | cut -d' ' -f1)
     have=$(sha256sum <"$here/distdir/$name" | cut -d' ' -f1)
