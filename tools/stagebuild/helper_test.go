@@ -152,6 +152,16 @@ func probeMain(args []string) int {
 			err = os.WriteFile(args[1], []byte(args[2]), 0o644)
 		}
 		result = errName(err)
+	case "replace": // replace LABEL PATH CONTENT: a new file renamed over PATH, as sed -i does
+		if !need(3) {
+			return 2
+		}
+		tmp := args[1] + ".new"
+		err := os.WriteFile(tmp, []byte(args[2]), 0o644)
+		if err == nil {
+			err = os.Rename(tmp, args[1])
+		}
+		result = errName(err)
 	case "rm": // rm LABEL PATH
 		if !need(2) {
 			return 2

@@ -1,6 +1,7 @@
 package stagebuild
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -19,12 +20,15 @@ import (
 // recorded as 0:0. So the builder lists the root's paths before such a step
 // and, after it, records every path that was not there before as owned by
 // the USER's uid and gid in b.owners, which layer.Write prefers to the
-// files' own ownership. A path in a set-group-ID directory takes the
-// directory's group instead, as the kernel gives it. Paths that existed
-// keep the owner they had, even when the step replaced them (deleted and
-// created again, as sed -i does), and a later root step that chowns such a
-// path to root is not seen: the record stays until a COPY or ADD replaces
-// the path. Only non-root steps in single-id mode pay for the two walks.
+// files' own ownership; so is a path that is now another file (another
+// inode), as when the step replaced it (sed -i writes a new file and renames
+// it over the old one). A path in a set-group-ID directory takes the
+// directory's group instead, as the kernel gives it. Paths that are still
+// the same file keep the owner they had. Not seen: a path deleted and
+// created again that happens to get the freed inode back, and a later root
+// step that chowns a USER's path to root (the record stays until a COPY or
+// ADD replaces the path). Only non-root steps in single-id mode pay for the
+// two walks.
 
 // singleID reports whether RUN steps run in the sandbox's single-id mode.
 func (b *builder) singleID() bool {
@@ -63,10 +67,11 @@ func (b *builder) emulatedOwner(s *containerfile.Step) (o layer.Owner, ok bool, 
 	return layer.Owner{UID: int(id.UID), GID: int(id.GID)}, true, nil
 }
 
-// pathSet lists every path under root, relative to it with slashes.
-func pathSet(root string) (map[string]bool, error) {
-	set := map[string]bool{}
-	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+// pathSet maps every path under root, relative to it with slashes, to the
+// file it is (its inode).
+func pathSet(root string) (map[string]uint64, error) {
+	set := map[string]uint64{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -75,19 +80,37 @@ func pathSet(root string) (map[string]bool, error) {
 			if err != nil {
 				return err
 			}
-			set[filepath.ToSlash(rel)] = true
+			ino, err := inode(d)
+			if err != nil {
+				return err
+			}
+			set[filepath.ToSlash(rel)] = ino
 		}
 		return nil
 	})
 	return set, err
 }
 
+// inode returns the inode number of a walked entry (without following a
+// symbolic link).
+func inode(d fs.DirEntry) (uint64, error) {
+	fi, err := d.Info()
+	if err != nil {
+		return 0, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, fmt.Errorf("%s: no inode number", fi.Name())
+	}
+	return st.Ino, nil
+}
+
 // ownNewPaths records o as the owner of every path under the root that is
-// not in before (a path in a set-group-ID directory gets that directory's
-// group).
-func (b *builder) ownNewPaths(before map[string]bool, o layer.Owner) error {
+// not in before, or is another file than before (a path in a set-group-ID
+// directory gets that directory's group).
+func (b *builder) ownNewPaths(before map[string]uint64, o layer.Owner) error {
 	sgid := map[string]*int{} // directory -> its group if set-group-ID, else nil
-	return filepath.WalkDir(b.root, func(p string, _ fs.DirEntry, err error) error {
+	return filepath.WalkDir(b.root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == b.root {
 			return err
 		}
@@ -96,8 +119,14 @@ func (b *builder) ownNewPaths(before map[string]bool, o layer.Owner) error {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if before[rel] {
-			return nil
+		if was, ok := before[rel]; ok {
+			ino, err := inode(d)
+			if err != nil {
+				return err
+			}
+			if ino == was {
+				return nil
+			}
 		}
 		owner := o
 		dir := path.Dir(rel)

@@ -50,6 +50,11 @@ func TestEmulatedUser(t *testing.T) {
 		want: want{files: map[string]string{"base/keep.txt": "changed"},
 			owners: map[string][2]int{"base": {0, 0}, "base/keep.txt": {0, 0}, "results/w": {1000, 1000}}},
 	}, {
+		name: "a base file the USER replaces (a new file renamed over it) becomes the USER's",
+		cf:   "USER 1000:1000\nRUN probe replace p /base/keep.txt new",
+		want: want{files: map[string]string{"base/keep.txt": "new"},
+			owners: map[string][2]int{"base": {0, 0}, "base/keep.txt": {1000, 1000}, "results/p": {1000, 1000}}},
+	}, {
 		name: "root steps of the same stage stay root's",
 		cf:   "RUN probe write r1 /by-root x\nUSER 1000:1000\nRUN probe write u /by-user x\nUSER root\nRUN probe write r2 /by-root-after x",
 		want: want{owners: map[string][2]int{

@@ -292,7 +292,7 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	if err != nil {
 		return err
 	}
-	var before map[string]bool
+	var before map[string]uint64
 	if emulated {
 		if before, err = pathSet(b.root); err != nil {
 			return err
