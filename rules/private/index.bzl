@@ -30,14 +30,16 @@ def _index_impl(ctx):
     args.add("--out", layout.path)
     args.add("--digest-out", digest.path)
     inputs = []
+    name = ""
     for p in ctx.attr.platforms:
         image = ctx.split_attr.image[p][StagexImageInfo]
+        name = name or image.image_name
         if "%s/%s" % (image.os, image.architecture) != p:
             fail("%s: the image built for %s says it is %s/%s" % (ctx.label, p, image.os, image.architecture))
         args.add("--image", image.layout.path)
         inputs.append(image.layout)
-    for key, value in sorted(ctx.attr.annotations.items()):
-        args.add("--annotation", "%s=%s" % (key, value))
+    if name:
+        args.add("--name", name)
     ctx.actions.run(
         executable = ctx.executable._tool,
         arguments = [args],
@@ -53,11 +55,11 @@ stagex_image_index = rule(
     doc = """Builds an image once per platform and joins them in a multi-platform OCI image index.
 
 The output `<name>.oci` is an OCI image layout whose index.json lists one
-image index; `<name>.digest` holds that index's digest. The translator
+image index, as BuildKit writes a build for several platforms;
+`<name>.digest` holds that index's digest. The translator
 writes one for each published image of a package whose package.toml lists
 several platforms.""",
     attrs = {
-        "annotations": attr.string_dict(doc = "Annotations on the image index."),
         "image": attr.label(
             doc = "The image to build for each platform (a stagex_stage).",
             cfg = _per_platform,

@@ -143,6 +143,9 @@ type ImageConfig struct {
 	ExposedPorts []string
 	Volumes      []string
 	StopSignal   string
+	// ArgsEscaped is set by CMD, as BuildKit sets it (a field of Docker's
+	// image format that the config carries on).
+	ArgsEscaped bool
 }
 
 func (c ImageConfig) clone() ImageConfig {
@@ -265,6 +268,14 @@ type Step struct {
 	User string
 	// Shell is the shell in effect (DefaultShell unless SHELL changed it).
 	Shell []string
+
+	// History is the created_by text of the entry BuildKit records in the
+	// image's history for the step, Recorded tells whether it records
+	// one, and Layer whether the step adds a layer (RUN, COPY, ADD, and
+	// WORKDIR of a directory other than /).
+	History  string
+	Recorded bool
+	Layer    bool
 }
 
 // Argv returns the command line a RUN step executes: the exec form as

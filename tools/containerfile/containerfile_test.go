@@ -479,6 +479,7 @@ func TestOtherInstructions(t *testing.T) {
 		ExposedPorts: []string{"80", "443/tcp"},
 		Volumes:      []string{"/data"},
 		StopSignal:   "SIGTERM",
+		ArgsEscaped:  true,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Config = %+v\nwant %+v", cfg, want)
@@ -509,8 +510,9 @@ func TestBaseImage(t *testing.T) {
 	if !reflect.DeepEqual(asked, []string{"pallet/clang"}) {
 		t.Errorf("BaseImage asked for %q", asked)
 	}
-	if f.Stages[0].Config.Cmd != nil {
-		t.Errorf("CMD of the base image carried over: %q", f.Stages[0].Config.Cmd)
+	// BuildKit keeps the CMD of an image a stage starts from.
+	if got := f.Stages[0].Config.Cmd; !reflect.DeepEqual(got, []string{"old"}) {
+		t.Errorf("CMD of the base image = %q, want [old]", got)
 	}
 	// Without the hook a package base gets the default PATH.
 	g := mustParse(t, cf("FROM stagex/core-busybox", "RUN x"), Options{})

@@ -49,10 +49,13 @@ type scope struct {
 	global bool
 	// cfg is the image configuration being built (stages only).
 	cfg ImageConfig
+	// runArgs are the ARGs the stage declared so far, and those of the
+	// stage it is based on, in order (BuildKit's record for RUN).
+	runArgs []KeyValue
 }
 
 func (s *scope) clone() *scope {
-	out := &scope{env: envMap{}, args: map[string]bool{}, global: s.global, cfg: s.cfg.clone()}
+	out := &scope{env: envMap{}, args: map[string]bool{}, global: s.global, cfg: s.cfg.clone(), runArgs: append([]KeyValue(nil), s.runArgs...)}
 	for k, v := range s.env {
 		out.env[k] = v
 	}

@@ -334,7 +334,6 @@ func (p *fileParser) from(n *parser.Node) (*Stage, *scope, error) {
 				sc.cfg = cfg.clone()
 			}
 		}
-		sc.cfg.Cmd, sc.cfg.Entrypoint = nil, nil
 	default:
 		sc = &scope{env: envMap{}, args: map[string]bool{}}
 	}
@@ -512,6 +511,10 @@ func (p *fileParser) step(st *Stage, sc *scope, n *parser.Node) error {
 	}
 	if err != nil {
 		return err
+	}
+	historyOf(&s, sc.runArgs, sc.env)
+	if kind == "ARG" {
+		sc.runArgs = append(sc.runArgs, s.KV...)
 	}
 	st.Steps = append(st.Steps, s)
 	return nil
@@ -737,6 +740,7 @@ func (p *fileParser) command(s *Step, sc *scope, args []string, isJSON bool) err
 	}
 	if s.Kind == "CMD" {
 		sc.cfg.Cmd = append([]string(nil), s.Args...)
+		sc.cfg.ArgsEscaped = true
 	} else {
 		sc.cfg.Entrypoint = append([]string(nil), s.Args...)
 		if !p.cmdSetInStage() {

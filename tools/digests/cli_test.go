@@ -15,7 +15,7 @@ import (
 func writeLayout(t *testing.T, arch string) (string, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), arch)
-	d, err := ociimage.WriteImage(dir, nil, ociimage.Config{OS: "linux", Architecture: arch}, nil)
+	d, err := ociimage.WriteImage(dir, ociimage.Image{Config: ociimage.Config{OS: "linux", Architecture: arch}})
 	if err != nil {
 		t.Fatal(err)
 	}

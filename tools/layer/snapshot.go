@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Entry is what a Snapshot records of one path.
@@ -83,6 +84,13 @@ func Snapshot(root string) (*Manifest, error) {
 // directory that became a file or link, since replacing it removes them.
 // The result is sorted by path. A nil before stands for an empty tree.
 func Diff(root string, before *Manifest) ([]Change, error) {
+	changes, _, err := DiffSnapshot(root, before)
+	return changes, err
+}
+
+// DiffSnapshot is Diff that also returns the Snapshot of root it took on
+// the way, for the next Diff.
+func DiffSnapshot(root string, before *Manifest) ([]Change, *Manifest, error) {
 	if before == nil {
 		before = &Manifest{}
 	}
@@ -94,13 +102,13 @@ func Diff(root string, before *Manifest) ([]Change, error) {
 		switch {
 		case !ok:
 			changes = append(changes, Change{rel, Added})
-		case old != e:
+		case changed(old, e):
 			changes = append(changes, Change{rel, Modified})
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for p := range before.Entries {
 		if _, ok := now[p]; ok {
@@ -115,7 +123,29 @@ func Diff(root string, before *Manifest) ([]Change, error) {
 		changes = append(changes, Change{p, Deleted})
 	}
 	slices.SortFunc(changes, func(a, b Change) int { return comparePaths(a.Path, b.Path) })
-	return changes, nil
+	return changes, &Manifest{Entries: now}, nil
+}
+
+// changed reports whether a path that was old and is now e counts as
+// modified, as BuildKit's overlay differ sees it: a directory only when its
+// type, mode or owner changed (one that merely holds changes is written as
+// their parent), anything else also when its size, modification time or
+// link target changed. Link counts do not matter, nor which inode holds
+// the path. BuildKit compares contents when both times are whole seconds
+// (as unpacked from a layer) and equal; the old contents are gone here, so
+// such a path counts as modified when its change time moved, unless its
+// link count did too (a hard link was added or removed).
+func changed(old, e Entry) bool {
+	if old.Mode != e.Mode || old.UID != e.UID || old.GID != e.GID {
+		return true
+	}
+	if e.Mode.IsDir() {
+		return false
+	}
+	if old.Size != e.Size || old.Mtime != e.Mtime || old.Link != e.Link {
+		return true
+	}
+	return old.Mtime%int64(time.Second) == 0 && old.Ctime != e.Ctime && old.Nlink == e.Nlink
 }
 
 // comparePaths orders slash paths component by component, so that a

@@ -2,8 +2,11 @@ package layer
 
 import (
 	"archive/tar"
+	"bufio"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -11,34 +14,40 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"time"
 
-	"github.com/klauspost/pgzip"
 	"golang.org/x/sys/unix"
 )
 
-// Compression settings of the layers Write produces. The compressed bytes
-// depend on these and on the version of klauspost/compress (pinned in
-// go.mod), never on GOMAXPROCS, the number of blocks in flight or timing:
-// pgzip cuts the input into blocks of gzipBlockSize bytes whatever the
-// Write calls, and compresses each one with the previous block's tail as
-// dictionary.
-const (
-	DefaultLevel  = pgzip.BestSpeed
-	gzipBlockSize = 1 << 20
-)
-
-// gzipBlocks is how many blocks pgzip compresses at once: one per thread
-// Go may run, and at least 4.
-func gzipBlocks() int { return max(4, runtime.GOMAXPROCS(0)) }
+// The bytes of a layer are the ones BuildKit writes for the same change
+// with StageX's exporter options (rewrite-timestamp=true,
+// force-compression=true, SOURCE_DATE_EPOCH=1):
+//
+//   - BuildKit's differ hands each changed path, in the order a walk of the
+//     tree visits them, to containerd's tar change writer. That writer
+//     gives each entry the header Go's tar.FileInfoHeader makes of the
+//     file (permission and set-id bits, uid and gid, no user or group
+//     names, no access or change time, mtime cut to the second, PAX
+//     format), writes each parent directory not yet written right before
+//     the first entry under it, writes a deleted path as an empty regular
+//     file .wh.<name> dated 1970-01-01 (with atime and ctime records),
+//     writes the second and later names of a hard-linked file as links to
+//     the first, keeps only the security.capability extended attribute
+//     and leaves sockets out.
+//   - The exporter then reads that stream back through Go's tar reader,
+//     clamps every time to SOURCE_DATE_EPOCH, writes it again through Go's
+//     tar writer, and compresses it with Go's compress/gzip at the default
+//     level.
+//
+// Write does the same two passes with the same Go packages, so the stream
+// is what BuildKit's is; gzip's bytes depend on the Go release (see
+// CheckDeflate).
 
 // WriteOptions controls Write and WriteFull.
 type WriteOptions struct {
-	// SourceDateEpoch clamps modification times: an entry's time is the
-	// earlier of its own and this one, in whole seconds. The zero Time
-	// means Unix time 1, as StageX sets SOURCE_DATE_EPOCH=1.
+	// SourceDateEpoch clamps times: an entry's time is the earlier of its
+	// own and this one. The zero Time means Unix time 1, as StageX sets
+	// SOURCE_DATE_EPOCH=1.
 	SourceDateEpoch time.Time
 	// KeepOwner writes each file's uid and gid (from Owners when listed
 	// there, else from the file). Without it every entry is owned by 0:0.
@@ -46,15 +55,6 @@ type WriteOptions struct {
 	// Owners overrides the ownership of listed paths when KeepOwner is
 	// set, e.g. the ownership Apply could not give.
 	Owners map[string]Owner
-	// SkipSpecial leaves out device nodes and sockets, which are
-	// otherwise an error.
-	SkipSpecial bool
-	// Level is the gzip level, 1 to 9; 0 means DefaultLevel. Layers
-	// written at different levels differ.
-	Level int
-
-	// blocks, for tests, replaces gzipBlocks() when not 0.
-	blocks int
 }
 
 // Result identifies a written layer.
@@ -67,60 +67,72 @@ type Result struct {
 }
 
 // Write writes the changes of the tree at root as a gzip-compressed tar
-// layer to w and returns its digests, computed in the same pass. Added and
-// modified paths are written as they are now in root, together with the
-// directories that hold them; deleted ones become whiteouts (.wh.<name>).
-// The output depends only on the paths, contents, modes, link targets and
-// (with KeepOwner) ownership of the entries: entries are sorted with each
-// directory right before its contents, times are clamped, user and group
-// names left out, hard links within the layer point to the first of their
-// names.
+// layer to w, as BuildKit writes it, and returns its digests, computed in
+// the same pass. changes must be in walk order (Diff's order); added and
+// modified paths are written as they are now in root, deleted ones as
+// whiteouts.
 func Write(w io.Writer, root string, changes []Change, opts WriteOptions) (Result, error) {
-	items := map[string]bool{} // path -> is a whiteout
+	if err := CheckDeflate(); err != nil {
+		return Result{}, err
+	}
 	for _, c := range changes {
 		if err := checkRel(c.Path); err != nil {
 			return Result{}, fmt.Errorf("change %q: %w", c.Path, err)
 		}
-		p := c.Path
-		if c.Kind == Deleted {
-			p = path.Join(path.Dir(p), whiteoutPrefix+path.Base(p))
-			items[p] = true
-		} else {
-			items[p] = false
-		}
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			if _, ok := items[d]; ok {
-				break
-			}
-			items[d] = false
+	}
+	epoch := opts.SourceDateEpoch
+	if epoch.IsZero() {
+		epoch = time.Unix(1, 0)
+	}
+	out := &hashCounter{w: w, h: sha256.New()}
+	bw := bufio.NewWriterSize(out, 128<<10)
+	gz := gzip.NewWriter(bw)
+	diffID := sha256.New()
+
+	// First pass (containerd's change writer) into a pipe, second pass
+	// (the exporter's timestamp rewrite) out of it.
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := rewriteTimes(io.MultiWriter(diffID, gz), pr, epoch)
+		pr.CloseWithError(err)
+		done <- err
+	}()
+	cw := &changeWriter{
+		root:  root,
+		tw:    tar.NewWriter(pw),
+		opts:  opts,
+		links: map[inode]string{},
+		dirs:  map[string]bool{},
+		buf:   make([]byte, 1<<20),
+	}
+	var err error
+	for _, c := range changes {
+		if err = cw.change(c); err != nil {
+			break
 		}
 	}
-	paths := make([]string, 0, len(items))
-	for p := range items {
-		paths = append(paths, p)
+	if err == nil {
+		err = cw.tw.Close()
 	}
-	slices.SortFunc(paths, comparePaths)
-	lw, err := newLayerWriter(w, root, opts)
+	pw.CloseWithError(err)
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	if err == nil {
+		err = gz.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err != nil {
 		return Result{}, err
 	}
-	for _, p := range paths {
-		var err error
-		// Parents come first: each must have been written as a directory,
-		// so that no path leads through a symbolic link out of root.
-		if d := path.Dir(p); d != "." && !lw.dirs[d] {
-			err = fmt.Errorf("%s: parent %s is not a directory", p, d)
-		} else if items[p] {
-			err = lw.whiteout(p)
-		} else {
-			err = lw.entry(p)
-		}
-		if err != nil {
-			lw.abort()
-			return Result{}, err
-		}
-	}
-	return lw.close()
+	return Result{
+		Digest: "sha256:" + hex.EncodeToString(out.h.Sum(nil)),
+		DiffID: "sha256:" + hex.EncodeToString(diffID.Sum(nil)),
+		Size:   out.n,
+	}, nil
 }
 
 // WriteFull writes every path of the tree at root as a layer, like Write.
@@ -134,6 +146,37 @@ func WriteFull(w io.Writer, root string, opts WriteOptions) (Result, error) {
 		return Result{}, err
 	}
 	return Write(w, root, changes, opts)
+}
+
+// rewriteTimes copies the tar stream r to w entry by entry through Go's tar
+// reader and writer, clamping each time to epoch.
+func rewriteTimes(w io.Writer, r io.Reader, epoch time.Time) error {
+	tr := tar.NewReader(r)
+	tw := tar.NewWriter(w)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			if err := tw.Close(); err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, r)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		for _, t := range []*time.Time{&hdr.ModTime, &hdr.AccessTime, &hdr.ChangeTime} {
+			if t.After(epoch) {
+				*t = epoch
+			}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
 }
 
 // hashCounter hashes and counts what passes through it to w.
@@ -152,95 +195,82 @@ func (c *hashCounter) Write(p []byte) (int, error) {
 
 type inode struct{ dev, ino uint64 }
 
-type layerWriter struct {
-	root   string
-	opts   WriteOptions
-	epoch  time.Time
-	out    *hashCounter // compressed bytes
-	diffID hash.Hash    // uncompressed bytes
-	gz     *pgzip.Writer
-	tw     *tar.Writer
-	links  map[inode]string
-	dirs   map[string]bool // paths written as directories
-	buf    []byte
+// changeWriter is the first pass: containerd's tar change writer.
+type changeWriter struct {
+	root  string
+	tw    *tar.Writer
+	opts  WriteOptions
+	links map[inode]string // first name written of each hard-linked inode
+	dirs  map[string]bool  // directories written
+	buf   []byte
 }
 
-func newLayerWriter(w io.Writer, root string, opts WriteOptions) (*layerWriter, error) {
-	epoch := opts.SourceDateEpoch
-	if epoch.IsZero() {
-		epoch = time.Unix(1, 0)
-	}
-	level := opts.Level
-	if level == 0 {
-		level = DefaultLevel
-	}
-	if level < 1 || level > 9 {
-		return nil, fmt.Errorf("gzip level %d: expected 1 to 9", level)
-	}
-	out := &hashCounter{w: w, h: sha256.New()}
-	gz, err := pgzip.NewWriterLevel(out, level)
-	if err != nil {
-		return nil, err
-	}
-	lw := &layerWriter{
-		root:   root,
-		opts:   opts,
-		epoch:  epoch.Truncate(time.Second),
-		out:    out,
-		diffID: sha256.New(),
-		gz:     gz,
-		links:  map[inode]string{},
-		dirs:   map[string]bool{},
-		buf:    make([]byte, 1<<20),
-	}
-	// Fixed header: no name or comment, mtime 0, OS "unknown" (255).
-	gz.Name, gz.Comment, gz.Extra = "", "", nil
-	gz.ModTime = time.Unix(0, 0)
-	gz.OS = 255
-	blocks := opts.blocks
-	if blocks == 0 {
-		blocks = gzipBlocks()
-	}
-	if err := gz.SetConcurrency(gzipBlockSize, blocks); err != nil {
-		return nil, err
-	}
-	lw.tw = tar.NewWriter(io.MultiWriter(lw.diffID, gz))
-	return lw, nil
-}
-
-func (lw *layerWriter) header(p string, st *unix.Stat_t) *tar.Header {
-	mtime := time.Unix(st.Mtim.Unix())
-	if mtime.After(lw.epoch) {
-		mtime = lw.epoch
-	}
-	hdr := &tar.Header{
-		Name:    p,
-		Mode:    int64(st.Mode & 0o7777),
-		ModTime: mtime.Truncate(time.Second),
-		Format:  tar.FormatPAX,
-	}
-	if lw.opts.KeepOwner {
-		hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
-		if o, ok := lw.opts.Owners[p]; ok {
-			hdr.Uid, hdr.Gid = o.UID, o.GID
+func (cw *changeWriter) change(c Change) error {
+	if c.Kind == Deleted {
+		name := path.Join(path.Dir(c.Path), whiteoutPrefix+path.Base(c.Path))
+		if err := cw.parents(name); err != nil {
+			return err
 		}
+		if d := path.Dir(name); d != "." && !cw.dirs[d] {
+			return fmt.Errorf("%s: parent %s is not a directory", c.Path, d)
+		}
+		zero := time.Unix(0, 0).UTC()
+		return cw.tw.WriteHeader(&tar.Header{
+			Typeflag:   tar.TypeReg,
+			Name:       name,
+			ModTime:    zero,
+			AccessTime: zero,
+			ChangeTime: zero,
+		})
 	}
-	return hdr
+	return cw.entry(c.Path)
 }
 
-func (lw *layerWriter) entry(p string) error {
-	full := filepath.Join(lw.root, filepath.FromSlash(p))
+// parents writes the directories above name that are not written yet,
+// outermost first.
+func (cw *changeWriter) parents(name string) error {
+	dir := path.Dir(name)
+	if dir == "." || cw.dirs[dir] {
+		return nil
+	}
+	return cw.entry(dir)
+}
+
+func (cw *changeWriter) entry(p string) error {
+	// Parents come first: each must have been written as a directory, so
+	// that no path leads through a symbolic link out of root.
+	if err := cw.parents(p); err != nil {
+		return err
+	}
+	if d := path.Dir(p); d != "." && !cw.dirs[d] {
+		return fmt.Errorf("%s: parent %s is not a directory", p, d)
+	}
+	full := filepath.Join(cw.root, filepath.FromSlash(p))
 	var st unix.Stat_t
 	if err := unix.Lstat(full, &st); err != nil {
 		return &fs.PathError{Op: "lstat", Path: full, Err: err}
 	}
-	hdr := lw.header(p, &st)
+	mode := st.Mode & unix.S_IFMT
+	if mode == unix.S_IFSOCK {
+		return nil // BuildKit leaves sockets out
+	}
+	hdr := &tar.Header{
+		Name:    p,
+		Mode:    int64(st.Mode & 0o7777),
+		ModTime: time.Unix(st.Mtim.Unix()).Truncate(time.Second),
+		Format:  tar.FormatPAX,
+	}
+	if cw.opts.KeepOwner {
+		hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
+		if o, ok := cw.opts.Owners[p]; ok {
+			hdr.Uid, hdr.Gid = o.UID, o.GID
+		}
+	}
 	var body *os.File
-	switch st.Mode & unix.S_IFMT {
+	switch mode {
 	case unix.S_IFDIR:
 		hdr.Typeflag = tar.TypeDir
 		hdr.Name += "/"
-		lw.dirs[p] = true
 	case unix.S_IFLNK:
 		hdr.Typeflag = tar.TypeSymlink
 		target, err := os.Readlink(full)
@@ -250,36 +280,53 @@ func (lw *layerWriter) entry(p string) error {
 		hdr.Linkname = target
 	case unix.S_IFIFO:
 		hdr.Typeflag = tar.TypeFifo
-	case unix.S_IFREG:
-		if st.Nlink > 1 {
-			key := inode{uint64(st.Dev), st.Ino}
-			if first, ok := lw.links[key]; ok {
-				hdr.Typeflag = tar.TypeLink
-				hdr.Linkname = first
-				break
-			}
-			lw.links[key] = p
+	case unix.S_IFCHR, unix.S_IFBLK:
+		hdr.Typeflag = tar.TypeChar
+		if mode == unix.S_IFBLK {
+			hdr.Typeflag = tar.TypeBlock
 		}
+		hdr.Devmajor = int64(unix.Major(st.Rdev))
+		hdr.Devminor = int64(unix.Minor(st.Rdev))
+	case unix.S_IFREG:
 		hdr.Typeflag = tar.TypeReg
 		hdr.Size = st.Size
-		fd, err := unix.Open(full, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	default:
+		return fmt.Errorf("%s: unknown file type (mode %#o)", full, st.Mode)
+	}
+	// A name of an inode with several names that is not the first written
+	// is a hard link to the first (directories have no such names).
+	if mode != unix.S_IFDIR && st.Nlink > 1 {
+		key := inode{uint64(st.Dev), st.Ino}
+		if first, ok := cw.links[key]; ok {
+			hdr.Typeflag = tar.TypeLink
+			hdr.Linkname = first
+			hdr.Size = 0
+		} else {
+			cw.links[key] = hdr.Name
+		}
+	}
+	if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
+		fd, err := unix.Open(full, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 		if err != nil {
 			return &fs.PathError{Op: "open", Path: full, Err: err}
 		}
 		body = os.NewFile(uintptr(fd), full)
 		defer body.Close()
-	default:
-		if lw.opts.SkipSpecial {
-			return nil
-		}
-		return fmt.Errorf("%s: device node or socket (mode %#o) cannot go in a layer; expected a file, directory, symbolic link or fifo", full, st.Mode)
 	}
-	if err := lw.tw.WriteHeader(hdr); err != nil {
+	if cap, err := lgetxattr(full, "security.capability"); err != nil {
+		return err
+	} else if len(cap) > 0 {
+		hdr.PAXRecords = map[string]string{"SCHILY.xattr.security.capability": string(cap)}
+	}
+	if hdr.Typeflag == tar.TypeDir {
+		cw.dirs[p] = true
+	}
+	if err := cw.tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("%s: %w", full, err)
 	}
 	if body != nil {
 		// Plain Writer and Reader, so that CopyBuffer uses buf.
-		n, err := io.CopyBuffer(struct{ io.Writer }{lw.tw}, struct{ io.Reader }{io.LimitReader(body, hdr.Size)}, lw.buf)
+		n, err := io.CopyBuffer(struct{ io.Writer }{cw.tw}, struct{ io.Reader }{io.LimitReader(body, hdr.Size)}, cw.buf)
 		if err != nil {
 			return fmt.Errorf("%s: %w", full, err)
 		}
@@ -290,31 +337,22 @@ func (lw *layerWriter) entry(p string) error {
 	return nil
 }
 
-func (lw *layerWriter) whiteout(p string) error {
-	return lw.tw.WriteHeader(&tar.Header{
-		Name:     p,
-		Typeflag: tar.TypeReg,
-		ModTime:  lw.epoch,
-		Format:   tar.FormatPAX,
-	})
-}
-
-// abort stops the compressor's goroutines after a failure.
-func (lw *layerWriter) abort() {
-	lw.gz.Close()
-}
-
-func (lw *layerWriter) close() (Result, error) {
-	if err := lw.tw.Close(); err != nil {
-		lw.gz.Close()
-		return Result{}, err
+// lgetxattr returns the value of an extended attribute of p (not following
+// a symbolic link), or nil when p has none of that name or the file system
+// keeps none.
+func lgetxattr(p, name string) ([]byte, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Lgetxattr(p, name, buf)
+		switch {
+		case err == nil:
+			return buf[:n], nil
+		case errors.Is(err, unix.ERANGE):
+			buf = make([]byte, len(buf)*4)
+		case errors.Is(err, unix.ENODATA), errors.Is(err, unix.ENOTSUP), errors.Is(err, unix.EOPNOTSUPP):
+			return nil, nil
+		default:
+			return nil, &fs.PathError{Op: "lgetxattr", Path: p, Err: err}
+		}
 	}
-	if err := lw.gz.Close(); err != nil {
-		return Result{}, err
-	}
-	return Result{
-		Digest: "sha256:" + hex.EncodeToString(lw.out.h.Sum(nil)),
-		DiffID: "sha256:" + hex.EncodeToString(lw.diffID.Sum(nil)),
-		Size:   lw.out.n,
-	}, nil
 }

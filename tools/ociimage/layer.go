@@ -24,6 +24,8 @@ type Layer struct {
 	// MediaType is the layer's media type; empty means
 	// application/vnd.oci.image.layer.v1.tar+gzip.
 	MediaType string
+	// Annotations go on the layer's descriptor in the manifest.
+	Annotations map[string]string
 }
 
 // fileLayer serves a Layer to go-containerregistry. It reports the given

@@ -7,17 +7,12 @@
 // layers, config and annotations give a byte-identical layout (file names,
 // contents and modes: 0755 directories, 0644 files).
 //
-// Decisions that fix the bytes of an image:
-//   - Media types are OCI: image manifest, image config, gzip layers (a base
-//     layer keeps the media type it had).
-//   - The config's created time is Created (SOURCE_DATE_EPOCH=1), and the
-//     config has no history: history would only repeat the layer list, and
-//     leaving it out lets a child image reuse base layers without carrying
-//     the base's history along.
-//   - Manifest and config are compact JSON with sorted map keys.
-//   - index.json lists the one manifest (or image index) with media type,
-//     digest and size only; it carries no org.opencontainers.image.ref.name,
-//     so a layout is addressed as the whole directory (skopeo's oci:DIR).
+// The bytes of an image are the ones BuildKit's OCI exporter writes with
+// StageX's options (type=oci, multi-platform, the three manifest
+// annotations, SOURCE_DATE_EPOCH=1): the config is compact JSON with its
+// top-level keys sorted and BuildKit's history; manifest and image index
+// are indented by two spaces; index.json is compact and points at the
+// image index. StageX pins the manifest (LayoutDigest).
 //
 // Writes are atomic: a layout is built in a temporary directory next to the
 // destination and renamed into place; on error nothing is left behind.
@@ -27,177 +22,335 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Well-known annotation keys.
+// Annotation keys and values that StageX's images carry.
 const (
 	AnnotationVersion = "org.opencontainers.image.version"
-	AnnotationTitle   = "org.opencontainers.image.title"
+	AnnotationCreated = "org.opencontainers.image.created"
+	// AnnotationSource names the image's repository on Docker Hub, as
+	// StageX's exporter options write it.
+	AnnotationSource = "containerd.io/distribution.source.docker.io"
+	// AnnotationRewritten marks a layer whose times BuildKit clamped to
+	// SOURCE_DATE_EPOCH; its value is the epoch in seconds.
+	AnnotationRewritten = "buildkit/rewritten-timestamp"
+	annotationImageName = "io.containerd.image.name"
+	annotationRefName   = "org.opencontainers.image.ref.name"
 )
 
-// Created is the creation time written into every image config:
+// Created is the creation time of every image and history entry:
 // SOURCE_DATE_EPOCH=1.
 var Created = time.Unix(1, 0).UTC()
 
-// Config is the runtime configuration and platform of an image.
+// CreatedText is Created as the JSON documents write it.
+const CreatedText = "1970-01-01T00:00:01Z"
+
+// HistoryComment is the comment of every history entry BuildKit's
+// Dockerfile frontend writes.
+const HistoryComment = "buildkit.dockerfile.v0"
+
+// Config is the runtime configuration, platform and history of an image.
 type Config struct {
 	OS, Architecture, Variant string
+	User                      string
+	ExposedPorts              []string
 	Env, Entrypoint, Cmd      []string
-	User, WorkingDir          string
+	Volumes                   []string
+	WorkingDir                string
 	Labels                    map[string]string
+	StopSignal                string
+	ArgsEscaped               bool
+	OnBuild                   []string
+	Shell                     []string
+	// History has one entry per instruction that BuildKit records,
+	// the base image's first; entries that are not EmptyLayer match the
+	// layers in order.
+	History []History
 }
 
-// image is a v1.Image assembled from precomputed parts.
-type image struct {
-	rawConfig   []byte
-	rawManifest []byte
-	layers      map[v1.Hash]*fileLayer
+// History is one entry of an image's history, with the keys in the order
+// BuildKit writes them.
+type History struct {
+	Created    string `json:"created,omitempty"`
+	CreatedBy  string `json:"created_by,omitempty"`
+	Author     string `json:"author,omitempty"`
+	Comment    string `json:"comment,omitempty"`
+	EmptyLayer bool   `json:"empty_layer,omitempty"`
 }
 
-func (i *image) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-func (i *image) RawConfigFile() ([]byte, error)      { return i.rawConfig, nil }
-func (i *image) RawManifest() ([]byte, error)        { return i.rawManifest, nil }
+// Image is what WriteImage writes.
+type Image struct {
+	// Layers are the image's layers, bottom first.
+	Layers []Layer
+	Config Config
+	// Annotations go on the manifest.
+	Annotations map[string]string
+	// Name is the image's name, <stage>-<name>; index.json names it as
+	// BuildKit's exporter does when given name=<stage>-<name>.
+	Name string
+}
 
-func (i *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	if l, ok := i.layers[h]; ok {
-		return l, nil
+// The JSON documents of an image, with their keys in BuildKit's order
+// (the order of the OCI specification's Go types; the config's top level
+// is written from a map, so its keys are sorted).
+type (
+	descriptor struct {
+		MediaType   string            `json:"mediaType"`
+		Digest      string            `json:"digest"`
+		Size        int64             `json:"size"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+		Platform    *platform         `json:"platform,omitempty"`
 	}
-	return nil, fmt.Errorf("image has no layer %s", h)
+	platform struct {
+		Architecture string `json:"architecture"`
+		OS           string `json:"os"`
+		Variant      string `json:"variant,omitempty"`
+	}
+	manifestDoc struct {
+		SchemaVersion int               `json:"schemaVersion"`
+		MediaType     string            `json:"mediaType"`
+		Config        descriptor        `json:"config"`
+		Layers        []descriptor      `json:"layers"`
+		Annotations   map[string]string `json:"annotations,omitempty"`
+	}
+	indexDoc struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
+		Manifests     []descriptor `json:"manifests"`
+	}
+	runConfig struct {
+		User         string              `json:"User,omitempty"`
+		ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
+		Env          []string            `json:"Env,omitempty"`
+		Entrypoint   []string            `json:"Entrypoint,omitempty"`
+		Cmd          []string            `json:"Cmd,omitempty"`
+		Volumes      map[string]struct{} `json:"Volumes,omitempty"`
+		WorkingDir   string              `json:"WorkingDir,omitempty"`
+		Labels       map[string]string   `json:"Labels,omitempty"`
+		StopSignal   string              `json:"StopSignal,omitempty"`
+		ArgsEscaped  bool                `json:"ArgsEscaped,omitempty"`
+		OnBuild      []string            `json:"OnBuild,omitempty"`
+		Shell        []string            `json:"Shell,omitempty"`
+	}
+	rootFS struct {
+		Type    string   `json:"type"`
+		DiffIDs []string `json:"diff_ids"`
+	}
+)
+
+func set(keys []string) map[string]struct{} {
+	if len(keys) == 0 {
+		return nil
+	}
+	m := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		m[k] = struct{}{}
+	}
+	return m
 }
 
-// NewImage returns the image made of layers (bottom first), config and
-// manifest annotations, without writing anything. Layer files are read only
-// when the image's layers are.
-func NewImage(layers []Layer, cfg Config, annotations map[string]string) (v1.Image, error) {
+// configJSON is the image config as BuildKit writes it: compact JSON.
+func configJSON(cfg Config, diffIDs []string) ([]byte, error) {
+	top := map[string]any{
+		"architecture": cfg.Architecture,
+		"os":           cfg.OS,
+		"created":      CreatedText,
+		"config": runConfig{
+			User: cfg.User, ExposedPorts: set(cfg.ExposedPorts), Env: cfg.Env,
+			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Volumes: set(cfg.Volumes),
+			WorkingDir: cfg.WorkingDir, Labels: cfg.Labels, StopSignal: cfg.StopSignal,
+			ArgsEscaped: cfg.ArgsEscaped, OnBuild: cfg.OnBuild, Shell: cfg.Shell,
+		},
+		"rootfs": rootFS{Type: "layers", DiffIDs: diffIDs},
+	}
+	if cfg.Variant != "" {
+		top["variant"] = cfg.Variant
+	}
+	if len(cfg.History) > 0 {
+		top["history"] = cfg.History
+	}
+	return json.Marshal(top)
+}
+
+// blob is a JSON document or a layer file of a layout, with its digest.
+type blob struct {
+	digest v1.Hash
+	size   int64
+	data   []byte // JSON documents
+	layer  *Layer // layer files, copied and checked
+}
+
+func jsonBlob(data []byte) blob {
+	h, n, _ := v1.SHA256(bytes.NewReader(data))
+	return blob{digest: h, size: n, data: data}
+}
+
+// imageBlobs returns the blobs of img, the manifest last, and the
+// manifest's descriptor with the platform.
+func imageBlobs(img Image) ([]blob, descriptor, error) {
+	cfg := img.Config
 	if cfg.OS == "" || cfg.Architecture == "" {
-		return nil, fmt.Errorf("image config: OS and Architecture are required (got %q, %q)", cfg.OS, cfg.Architecture)
+		return nil, descriptor{}, fmt.Errorf("image config: OS and Architecture are required (got %q, %q)", cfg.OS, cfg.Architecture)
 	}
 	for _, e := range cfg.Env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return nil, fmt.Errorf("image config: env entry %q: expected KEY=VALUE", e)
+			return nil, descriptor{}, fmt.Errorf("image config: env entry %q: expected KEY=VALUE", e)
 		}
 	}
-	for k := range annotations {
+	for k := range img.Annotations {
 		if k == "" {
-			return nil, fmt.Errorf("manifest annotations: empty key")
+			return nil, descriptor{}, fmt.Errorf("manifest annotations: empty key")
 		}
 	}
-
-	img := &image{layers: map[v1.Hash]*fileLayer{}}
-	diffIDs := make([]v1.Hash, 0, len(layers))
-	descs := make([]v1.Descriptor, 0, len(layers))
-	for _, l := range layers {
-		fl, err := newFileLayer(l)
+	layered := 0
+	for _, h := range cfg.History {
+		if !h.EmptyLayer {
+			layered++
+		}
+	}
+	if len(cfg.History) > 0 && layered != len(img.Layers) {
+		return nil, descriptor{}, fmt.Errorf("image config: %d history entries with a layer for %d layers", layered, len(img.Layers))
+	}
+	var blobs []blob
+	diffIDs := make([]string, 0, len(img.Layers))
+	descs := make([]descriptor, 0, len(img.Layers))
+	seen := map[v1.Hash]*fileLayer{}
+	for i := range img.Layers {
+		l := &img.Layers[i]
+		fl, err := newFileLayer(*l)
 		if err != nil {
-			return nil, err
+			return nil, descriptor{}, err
 		}
-		if prev, ok := img.layers[fl.digest]; ok && (prev.diffID != fl.diffID || prev.size != fl.size) {
-			return nil, fmt.Errorf("layers %s and %s share digest %s but differ in diff ID or size", prev.path, fl.path, fl.digest)
+		if prev, ok := seen[fl.digest]; ok {
+			if prev.diffID != fl.diffID || prev.size != fl.size {
+				return nil, descriptor{}, fmt.Errorf("layers %s and %s share digest %s but differ in diff ID or size", prev.path, fl.path, fl.digest)
+			}
+		} else {
+			seen[fl.digest] = fl
+			blobs = append(blobs, blob{digest: fl.digest, size: fl.size, layer: l})
 		}
-		img.layers[fl.digest] = fl
-		diffIDs = append(diffIDs, fl.diffID)
-		descs = append(descs, v1.Descriptor{MediaType: fl.mediaType, Size: fl.size, Digest: fl.digest})
+		diffIDs = append(diffIDs, fl.diffID.String())
+		descs = append(descs, descriptor{MediaType: string(fl.mediaType), Digest: fl.digest.String(), Size: fl.size, Annotations: l.Annotations})
 	}
-
-	cf := v1.ConfigFile{
-		Architecture: cfg.Architecture,
-		Created:      v1.Time{Time: Created},
-		OS:           cfg.OS,
-		Variant:      cfg.Variant,
-		RootFS:       v1.RootFS{Type: "layers", DiffIDs: diffIDs},
-		Config: v1.Config{
-			Env:        cfg.Env,
-			Entrypoint: cfg.Entrypoint,
-			Cmd:        cfg.Cmd,
-			User:       cfg.User,
-			WorkingDir: cfg.WorkingDir,
-			Labels:     cfg.Labels,
-		},
-	}
-	var err error
-	if img.rawConfig, err = json.Marshal(cf); err != nil {
-		return nil, err
-	}
-	cfgHash, cfgSize, err := v1.SHA256(bytes.NewReader(img.rawConfig))
+	rawConfig, err := configJSON(cfg, diffIDs)
 	if err != nil {
-		return nil, err
+		return nil, descriptor{}, err
 	}
-	m := v1.Manifest{
+	cb := jsonBlob(rawConfig)
+	m := manifestDoc{
 		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Size: cfgSize, Digest: cfgHash},
+		MediaType:     string(types.OCIManifestSchema1),
+		Config:        descriptor{MediaType: string(types.OCIConfigJSON), Digest: cb.digest.String(), Size: cb.size},
 		Layers:        descs,
-		Annotations:   annotations,
 	}
-	if len(annotations) == 0 {
-		m.Annotations = nil
+	if len(img.Annotations) > 0 {
+		m.Annotations = img.Annotations
 	}
-	if img.rawManifest, err = json.Marshal(m); err != nil {
-		return nil, err
+	rawManifest, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, descriptor{}, err
 	}
-	return partial.CompressedToImage(img)
+	mb := jsonBlob(rawManifest)
+	blobs = append(blobs, cb, mb)
+	desc := descriptor{
+		MediaType: string(types.OCIManifestSchema1),
+		Digest:    mb.digest.String(),
+		Size:      mb.size,
+		Platform:  &platform{Architecture: cfg.Architecture, OS: cfg.OS, Variant: cfg.Variant},
+	}
+	return blobs, desc, nil
 }
 
-// WriteImage writes an OCI image layout at dir holding one image: layers
-// (bottom first, each copied unchanged and checked against its Digest and
-// Size), cfg and the manifest annotations (typically AnnotationVersion and
-// AnnotationTitle). It returns the manifest digest, "sha256:<hex>". An
-// existing dir is replaced.
-func WriteImage(dir string, layers []Layer, cfg Config, annotations map[string]string) (manifestDigest string, err error) {
-	img, err := NewImage(layers, cfg, annotations)
+// WriteImage writes an OCI image layout at dir as BuildKit's OCI exporter
+// writes a multi-platform build of one platform: index.json points at an
+// image index, which lists the image's manifest. Layers are copied
+// unchanged and checked against their Digest and Size. It returns the
+// manifest digest, "sha256:<hex>", the digest StageX pins. An existing dir
+// is replaced.
+func WriteImage(dir string, img Image) (manifestDigest string, err error) {
+	blobs, desc, err := imageBlobs(img)
 	if err != nil {
 		return "", err
 	}
-	desc, err := describe(img)
-	if err != nil {
+	if err := writeIndexLayout(dir, blobs, []descriptor{desc}, img.Name); err != nil {
 		return "", err
 	}
-	err = WriteDir(dir, func(tmp string) error {
-		p, err := layout.Write(tmp, empty.Index)
-		if err != nil {
+	return desc.Digest, nil
+}
+
+// writeIndexLayout writes a layout of blobs plus an image index over
+// manifests, which index.json points at (naming it name, if given).
+func writeIndexLayout(dir string, blobs []blob, manifests []descriptor, name string) error {
+	rawIndex, err := json.MarshalIndent(indexDoc{SchemaVersion: 2, MediaType: string(types.OCIImageIndex), Manifests: manifests}, "", "  ")
+	if err != nil {
+		return err
+	}
+	ib := jsonBlob(rawIndex)
+	top := descriptor{
+		MediaType:   string(types.OCIImageIndex),
+		Digest:      ib.digest.String(),
+		Size:        ib.size,
+		Annotations: map[string]string{AnnotationCreated: CreatedText},
+	}
+	if name != "" {
+		top.Annotations[annotationImageName] = "docker.io/library/" + name + ":latest"
+		top.Annotations[annotationRefName] = "latest"
+	}
+	rawTop, err := json.Marshal(indexDoc{SchemaVersion: 2, MediaType: string(types.OCIImageIndex), Manifests: []descriptor{top}})
+	if err != nil {
+		return err
+	}
+	blobs = append(blobs, ib)
+	return WriteDir(dir, func(tmp string) error {
+		if err := os.WriteFile(filepath.Join(tmp, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
 			return err
 		}
-		if err := p.WriteImage(img); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, "index.json"), rawTop, 0o644); err != nil {
 			return err
 		}
-		return p.AppendDescriptor(desc)
+		if err := os.MkdirAll(filepath.Join(tmp, "blobs", "sha256"), 0o755); err != nil {
+			return err
+		}
+		written := map[v1.Hash]bool{}
+		for _, b := range blobs {
+			if written[b.digest] {
+				continue
+			}
+			written[b.digest] = true
+			if err := writeBlob(BlobPath(tmp, b.digest), b); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if err != nil {
-		return "", err
-	}
-	return desc.Digest.String(), nil
 }
 
-// describe returns the plain descriptor of a manifest: media type, size and
-// digest. (partial.Descriptor would add an artifactType, which image
-// descriptors do not usually carry.)
-func describe(m interface {
-	MediaType() (types.MediaType, error)
-	RawManifest() ([]byte, error)
-}) (v1.Descriptor, error) {
-	mt, err := m.MediaType()
-	if err != nil {
-		return v1.Descriptor{}, err
+func writeBlob(path string, b blob) error {
+	if b.layer == nil {
+		return os.WriteFile(path, b.data, 0o644)
 	}
-	raw, err := m.RawManifest()
+	r, err := OpenBlob(b.layer.Path, b.digest, b.size)
 	if err != nil {
-		return v1.Descriptor{}, err
+		return err
 	}
-	h, size, err := v1.SHA256(bytes.NewReader(raw))
+	defer r.Close()
+	f, err := os.Create(path)
 	if err != nil {
-		return v1.Descriptor{}, err
+		return err
 	}
-	return v1.Descriptor{MediaType: mt, Size: size, Digest: h}, nil
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // WriteDir fills a fresh directory next to dir, gives its directories mode

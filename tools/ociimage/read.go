@@ -2,6 +2,7 @@ package ociimage
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -37,10 +38,36 @@ func TopDescriptor(dir string) (v1.Descriptor, error) {
 	return im.Manifests[0], nil
 }
 
-// LayoutDigest returns the digest ("sha256:<hex>") of the one manifest or
-// image index that dir/index.json lists: the digest StageX pins.
-func LayoutDigest(dir string) (string, error) {
+// ManifestDescriptor returns the descriptor of the image manifest of the
+// layout at dir: the one index.json lists or, when that is an image index
+// (as BuildKit writes even for one platform), the index's first manifest.
+func ManifestDescriptor(dir string) (v1.Descriptor, error) {
 	desc, err := TopDescriptor(dir)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	if desc.MediaType != types.OCIImageIndex && desc.MediaType != types.DockerManifestList {
+		return desc, nil
+	}
+	raw, err := ReadBlob(BlobPath(dir, desc.Digest), desc.Digest, desc.Size)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("%s: image index %s: %w", dir, desc.Digest, err)
+	}
+	if len(im.Manifests) == 0 {
+		return v1.Descriptor{}, fmt.Errorf("%s: image index %s lists no manifests", dir, desc.Digest)
+	}
+	return im.Manifests[0], nil
+}
+
+// LayoutDigest returns the digest ("sha256:<hex>") that StageX pins for the
+// layout at dir: its image manifest's (the first platform's, for a
+// multi-platform index), as StageX's release script reads it.
+func LayoutDigest(dir string) (string, error) {
+	desc, err := ManifestDescriptor(dir)
 	if err != nil {
 		return "", err
 	}
@@ -82,11 +109,10 @@ func (l *layoutLayer) Compressed() (io.ReadCloser, error) {
 	return OpenBlob(l.path, l.desc.Digest, l.desc.Size)
 }
 
-// ReadImage returns the single image of the OCI layout at dir. It fails when
-// index.json lists anything but exactly one image manifest (for example a
-// multi-platform index).
+// ReadImage returns the image of the OCI layout at dir (see
+// ManifestDescriptor).
 func ReadImage(dir string) (v1.Image, error) {
-	desc, err := TopDescriptor(dir)
+	desc, err := ManifestDescriptor(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -144,38 +170,119 @@ func BaseLayers(dir string) ([]Layer, error) {
 			return nil, fmt.Errorf("%s: layer %d has media type %s, not a layer type", dir, i, d.MediaType)
 		}
 		layers[i] = Layer{
-			Path:      BlobPath(dir, d.Digest),
-			Digest:    d.Digest.String(),
-			DiffID:    cf.RootFS.DiffIDs[i].String(),
-			Size:      d.Size,
-			MediaType: string(d.MediaType),
+			Path:        BlobPath(dir, d.Digest),
+			Digest:      d.Digest.String(),
+			DiffID:      cf.RootFS.DiffIDs[i].String(),
+			Size:        d.Size,
+			MediaType:   string(d.MediaType),
+			Annotations: maps.Clone(d.Annotations),
 		}
 	}
 	return layers, nil
 }
 
-// BaseConfig returns the runtime configuration and platform of the single
-// image in the layout at dir, for a child image to inherit.
+// configDoc is the part of an image config that a child image inherits,
+// read with history entries kept as written.
+type configDoc struct {
+	Architecture string `json:"architecture"`
+	OS           string `json:"os"`
+	Variant      string `json:"variant"`
+	Config       struct {
+		User         string              `json:"User"`
+		ExposedPorts map[string]struct{} `json:"ExposedPorts"`
+		Env          []string            `json:"Env"`
+		Entrypoint   []string            `json:"Entrypoint"`
+		Cmd          []string            `json:"Cmd"`
+		Volumes      map[string]struct{} `json:"Volumes"`
+		WorkingDir   string              `json:"WorkingDir"`
+		Labels       map[string]string   `json:"Labels"`
+		StopSignal   string              `json:"StopSignal"`
+		ArgsEscaped  bool                `json:"ArgsEscaped"`
+		OnBuild      []string            `json:"OnBuild"`
+		Shell        []string            `json:"Shell"`
+	} `json:"config"`
+	History []History `json:"history"`
+}
+
+func keys(m map[string]struct{}) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(m))
+}
+
+// BaseConfig returns the runtime configuration, platform and history of
+// the image in the layout at dir, for a child image to inherit.
 func BaseConfig(dir string) (Config, error) {
 	img, err := ReadImage(dir)
 	if err != nil {
 		return Config{}, err
 	}
-	cf, err := img.ConfigFile()
+	raw, err := img.RawConfigFile()
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: config: %w", dir, err)
 	}
-	c := cf.Config
-	cfg := Config{
-		OS:           cf.OS,
-		Architecture: cf.Architecture,
-		Variant:      cf.Variant,
-		Env:          slices.Clone(c.Env),
-		Entrypoint:   slices.Clone(c.Entrypoint),
-		Cmd:          slices.Clone(c.Cmd),
-		User:         c.User,
-		WorkingDir:   c.WorkingDir,
-		Labels:       maps.Clone(c.Labels),
+	var doc configDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return Config{}, fmt.Errorf("%s: config: %w", dir, err)
 	}
-	return cfg, nil
+	c := doc.Config
+	return Config{
+		OS:           doc.OS,
+		Architecture: doc.Architecture,
+		Variant:      doc.Variant,
+		User:         c.User,
+		ExposedPorts: keys(c.ExposedPorts),
+		Env:          c.Env,
+		Entrypoint:   c.Entrypoint,
+		Cmd:          c.Cmd,
+		Volumes:      keys(c.Volumes),
+		WorkingDir:   c.WorkingDir,
+		Labels:       c.Labels,
+		StopSignal:   c.StopSignal,
+		ArgsEscaped:  c.ArgsEscaped,
+		OnBuild:      c.OnBuild,
+		Shell:        c.Shell,
+		History:      doc.History,
+	}, nil
+}
+
+// layoutImage is an image of a layout, as the blobs another layout needs
+// to hold it and its manifest's descriptor.
+type layoutBlobs struct {
+	desc     descriptor
+	platform platform
+	blobs    []blob
+}
+
+// readLayoutImage reads the image of the layout at dir for WriteIndex.
+func readLayoutImage(dir string) (layoutBlobs, error) {
+	md, err := ManifestDescriptor(dir)
+	if err != nil {
+		return layoutBlobs{}, err
+	}
+	rawManifest, err := ReadBlob(BlobPath(dir, md.Digest), md.Digest, md.Size)
+	if err != nil {
+		return layoutBlobs{}, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return layoutBlobs{}, fmt.Errorf("%s: manifest %s: %w", dir, md.Digest, err)
+	}
+	rawConfig, err := ReadBlob(BlobPath(dir, m.Config.Digest), m.Config.Digest, m.Config.Size)
+	if err != nil {
+		return layoutBlobs{}, err
+	}
+	var doc configDoc
+	if err := json.Unmarshal(rawConfig, &doc); err != nil {
+		return layoutBlobs{}, fmt.Errorf("%s: config: %w", dir, err)
+	}
+	out := layoutBlobs{platform: platform{Architecture: doc.Architecture, OS: doc.OS, Variant: doc.Variant}}
+	for _, l := range m.Layers {
+		out.blobs = append(out.blobs, blob{digest: l.Digest, size: l.Size, layer: &Layer{Path: BlobPath(dir, l.Digest)}})
+	}
+	out.blobs = append(out.blobs, blob{digest: m.Config.Digest, size: m.Config.Size, data: rawConfig}, blob{digest: md.Digest, size: md.Size, data: rawManifest})
+	p := out.platform
+	out.desc = descriptor{MediaType: string(md.MediaType), Digest: md.Digest.String(), Size: md.Size, Platform: &p}
+	return out, nil
 }

@@ -207,7 +207,7 @@ func TestPushIndex(t *testing.T) {
 	registrytest.LayoutFor(t, images["linux/amd64"], 3000, 20, "amd64")
 	registrytest.LayoutFor(t, images["linux/arm64"], 3000, 21, "arm64")
 	indexDir := filepath.Join(tmp, "index.oci")
-	digest, err := ociimage.WriteIndex(indexDir, []string{images["linux/amd64"], images["linux/arm64"]}, nil)
+	digest, err := ociimage.WriteIndex(indexDir, []string{images["linux/amd64"], images["linux/arm64"]}, "core-multi")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func TestPinsUnder(t *testing.T) {
 
 func TestLayoutImage(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "box.oci")
-	d, err := ociimage.WriteImage(dir, nil, ociimage.Config{OS: "linux", Architecture: "amd64"}, nil)
+	d, err := ociimage.WriteImage(dir, ociimage.Image{Config: ociimage.Config{OS: "linux", Architecture: "amd64"}, Name: "core-box"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +117,19 @@ func TestLayoutImage(t *testing.T) {
 	}
 	if want := (Image{Name: "core-box", Stage: "core", Digest: d, File: dir}); img != want {
 		t.Errorf("LayoutImage = %+v, want %+v", img, want)
+	}
+	// The digest signed is the image manifest's, not that of the image
+	// index that index.json points at.
+	md, err := ociimage.ManifestDescriptor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := ociimage.TopDescriptor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Digest != md.Digest.String() || img.Digest == top.Digest.String() {
+		t.Errorf("LayoutImage digest %s; want the manifest's %s, not the index's %s", img.Digest, md.Digest, top.Digest)
 	}
 	if _, err := LayoutImage("core-box", t.TempDir()); err == nil || !strings.Contains(err.Error(), "image core-box") {
 		t.Errorf("a directory without a layout: err = %v", err)

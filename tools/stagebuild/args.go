@@ -67,7 +67,7 @@ func ParseArgs(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Base, "base", "", "OCI layout of the stage's base image (none: scratch)")
 	fs.StringVar(&o.Out, "out", "", "OCI layout directory to write")
 	fs.StringVar(&o.DigestOut, "digest-out", "", "file to write the manifest digest to")
-	fs.StringVar(&o.ImageName, "image-name", "", "published image name, for the title annotation")
+	fs.StringVar(&o.ImageName, "image-name", "", "published image name, <stage>-<name>, for the annotations and index.json")
 	fs.StringVar(&o.WorkDir, "workdir", "", "scratch directory (default: $TMPDIR)")
 	verbose := fs.Bool("v", false, "print every step and all RUN output")
 	fs.Var(&kvFlag{"build-arg", o.BuildArgs}, "build-arg", "KEY=VALUE build argument (repeatable)")

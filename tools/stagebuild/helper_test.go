@@ -403,7 +403,7 @@ func writeLayout(tb testing.TB, dir string, layers []ociimage.Layer, cfg ociimag
 		tb.Fatal(err)
 	}
 	out = filepath.Join(out, "image.oci")
-	if _, err := ociimage.WriteImage(out, layers, cfg, nil); err != nil {
+	if _, err := ociimage.WriteImage(out, ociimage.Image{Layers: layers, Config: cfg}); err != nil {
 		tb.Fatal(err)
 	}
 	return out

@@ -21,7 +21,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stagex/stagex-bazel/tools/containerfile"
@@ -48,7 +47,7 @@ type Options struct {
 	Context       map[string]string // path in the build context -> file
 	Out           string            // OCI layout directory to write
 	DigestOut     string            // file to write the manifest digest to
-	ImageName     string            // published name, for the title annotation
+	ImageName     string            // published name, <stage>-<name>, for the annotations and index.json
 	Annotations   map[string]string // extra manifest annotations
 	WorkDir       string            // scratch space; removed afterwards
 	Log           io.Writer         // progress and RUN output; nil discards
@@ -157,18 +156,26 @@ func (b *builder) run(ctx context.Context) error {
 	if err := os.Mkdir(b.root, 0o755); err != nil {
 		return err
 	}
-	var baseLayers []ociimage.Layer
+	var layers []ociimage.Layer
+	var history []ociimage.History
 	if b.o.Base != "" {
 		var err error
-		if baseLayers, err = ociimage.BaseLayers(b.o.Base); err != nil {
+		if layers, err = ociimage.BaseLayers(b.o.Base); err != nil {
 			return err
 		}
-		if err := unpackLayers(b.root, baseLayers, b.owners); err != nil {
+		if err := unpackLayers(b.root, layers, b.owners); err != nil {
 			return err
 		}
+		base, err := ociimage.BaseConfig(b.o.Base)
+		if err != nil {
+			return err
+		}
+		history = base.History
 	} else if b.stage.Base.Kind != containerfile.Scratch {
 		return diag.Errorf(b.file.Path, b.stage.Line, "stage %q starts FROM %s, but no base image was given (--base)", b.o.Stage, b.stage.Base.Raw)
 	}
+	// As BuildKit: one layer per instruction that changes files (even
+	// when it changed none), one history entry per instruction it records.
 	before, err := layer.Snapshot(b.root)
 	if err != nil {
 		return err
@@ -179,20 +186,28 @@ func (b *builder) run(ctx context.Context) error {
 		if err := b.step(ctx, step); err != nil {
 			return err
 		}
-	}
-	changes, err := layer.Diff(b.root, before)
-	if err != nil {
-		return err
-	}
-	layers := baseLayers
-	if len(changes) > 0 {
-		l, err := b.writeLayer(changes)
-		if err != nil {
-			return err
+		if step.Layer {
+			changes, now, err := layer.DiffSnapshot(b.root, before)
+			if err != nil {
+				return err
+			}
+			l, err := b.writeLayer(changes, len(layers))
+			if err != nil {
+				return b.fail(step, "writing its layer: %v", err)
+			}
+			layers = append(layers, l)
+			before = now
 		}
-		layers = append(append([]ociimage.Layer(nil), baseLayers...), l)
+		if step.Recorded {
+			history = append(history, ociimage.History{
+				Created:    ociimage.CreatedText,
+				CreatedBy:  step.History,
+				Comment:    ociimage.HistoryComment,
+				EmptyLayer: !step.Layer,
+			})
+		}
 	}
-	return b.writeImage(layers)
+	return b.writeImage(layers, history)
 }
 
 func (b *builder) step(ctx context.Context, s *containerfile.Step) error {
@@ -608,8 +623,8 @@ func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) e
 	return aerr
 }
 
-func (b *builder) writeLayer(changes []layer.Change) (ociimage.Layer, error) {
-	tmp := filepath.Join(b.work, "layer.tar.gz")
+func (b *builder) writeLayer(changes []layer.Change, n int) (ociimage.Layer, error) {
+	tmp := filepath.Join(b.work, fmt.Sprintf("layer-%d.tar.gz", n))
 	f, err := os.Create(tmp)
 	if err != nil {
 		return ociimage.Layer{}, err
@@ -618,7 +633,7 @@ func (b *builder) writeLayer(changes []layer.Change) (ociimage.Layer, error) {
 	// unprivileged runner cannot give away files, so ownership comes from
 	// what Apply recorded and is 0:0 otherwise.
 	res, err := layer.Write(f, b.root, changes, layer.WriteOptions{
-		SourceDateEpoch: time.Unix(1, 0),
+		SourceDateEpoch: ociimage.Created,
 		KeepOwner:       true,
 		Owners:          b.ownersForWrite(changes),
 	})
@@ -628,34 +643,55 @@ func (b *builder) writeLayer(changes []layer.Change) (ociimage.Layer, error) {
 	if err != nil {
 		return ociimage.Layer{}, err
 	}
-	return ociimage.Layer{Path: tmp, Digest: res.Digest, DiffID: res.DiffID, Size: res.Size}, nil
+	return ociimage.Layer{
+		Path: tmp, Digest: res.Digest, DiffID: res.DiffID, Size: res.Size,
+		Annotations: map[string]string{ociimage.AnnotationRewritten: strconv.FormatInt(ociimage.Created.Unix(), 10)},
+	}, nil
 }
 
-func (b *builder) writeImage(layers []ociimage.Layer) error {
+func (b *builder) writeImage(layers []ociimage.Layer, history []ociimage.History) error {
 	c := b.stage.Config
 	p, _ := containerfile.ParsePlatform(b.o.Platform)
 	cfg := ociimage.Config{
 		OS:           p.OS,
 		Architecture: p.Arch,
 		Variant:      p.Variant,
+		User:         c.User,
+		ExposedPorts: c.ExposedPorts,
 		Env:          c.Env,
 		Entrypoint:   c.Entrypoint,
 		Cmd:          c.Cmd,
-		User:         c.User,
+		Volumes:      c.Volumes,
 		WorkingDir:   c.WorkingDir,
 		Labels:       c.Labels,
+		StopSignal:   c.StopSignal,
+		ArgsEscaped:  c.ArgsEscaped,
+		Shell:        c.Shell,
+		History:      history,
 	}
-	ann := map[string]string{}
-	for k, v := range b.o.Annotations {
-		ann[k] = v
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = "/" // BuildKit's empty image
 	}
-	if v := b.o.BuildArgs["VERSION"]; v != "" {
-		ann[ociimage.AnnotationVersion] = v
-	}
+	img := ociimage.Image{Layers: layers, Config: cfg, Name: b.o.ImageName}
 	if b.o.ImageName != "" {
-		ann[ociimage.AnnotationTitle] = b.o.ImageName
+		// StageX's exporter options.
+		version := b.o.BuildArgs["VERSION"]
+		if version == "" {
+			version = "latest"
+		}
+		img.Annotations = map[string]string{
+			ociimage.AnnotationSource:  "stagex/" + b.o.ImageName,
+			ociimage.AnnotationVersion: version,
+			ociimage.AnnotationCreated: ociimage.CreatedText,
+		}
 	}
-	digest, err := ociimage.WriteImage(b.o.Out, layers, cfg, ann)
+	for k, v := range b.o.Annotations {
+		if img.Annotations == nil {
+			img.Annotations = map[string]string{}
+		}
+		img.Annotations[k] = v
+	}
+	digest, err := ociimage.WriteImage(b.o.Out, img)
 	if err != nil {
 		return err
 	}
@@ -687,11 +723,16 @@ func baseImageConfig(dir string) (*containerfile.ImageConfig, error) {
 		return nil, err
 	}
 	return &containerfile.ImageConfig{
-		Env:        c.Env,
-		WorkingDir: c.WorkingDir,
-		User:       c.User,
-		Entrypoint: c.Entrypoint,
-		Cmd:        c.Cmd,
-		Labels:     c.Labels,
+		Env:          c.Env,
+		WorkingDir:   c.WorkingDir,
+		User:         c.User,
+		Shell:        c.Shell,
+		Entrypoint:   c.Entrypoint,
+		Cmd:          c.Cmd,
+		Labels:       c.Labels,
+		ExposedPorts: c.ExposedPorts,
+		Volumes:      c.Volumes,
+		StopSignal:   c.StopSignal,
+		ArgsEscaped:  c.ArgsEscaped,
 	}, nil
 }

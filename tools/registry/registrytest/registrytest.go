@@ -90,12 +90,12 @@ func LayoutFor(t testing.TB, dir string, size int, seed uint64, arch string) str
 	if err := os.WriteFile(layerFile, gzBuf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	digest, err := ociimage.WriteImage(dir, []ociimage.Layer{{
+	digest, err := ociimage.WriteImage(dir, ociimage.Image{Layers: []ociimage.Layer{{
 		Path:   layerFile,
 		Digest: "sha256:" + sum(gzBuf.Bytes()),
 		DiffID: "sha256:" + sum(tarBuf.Bytes()),
 		Size:   int64(gzBuf.Len()),
-	}}, ociimage.Config{OS: "linux", Architecture: arch, Entrypoint: []string{"/payload"}}, nil)
+	}}, Config: ociimage.Config{OS: "linux", Architecture: arch, Entrypoint: []string{"/payload"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,12 +210,17 @@ func TestCommandErrors(t *testing.T) {
 	}
 }
 
-// writeLayout writes an OCI layout of an empty image titled title and
-// returns its directory; different titles give different digests.
+// writeLayout writes an OCI layout of an empty image core-<title>, whose
+// manifest names its source repository after title, and returns its
+// directory; different titles give different digests.
 func writeLayout(t *testing.T, title string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), title+".oci")
-	_, err := ociimage.WriteImage(dir, nil, ociimage.Config{OS: "linux", Architecture: "amd64"}, map[string]string{ociimage.AnnotationTitle: title})
+	_, err := ociimage.WriteImage(dir, ociimage.Image{
+		Config:      ociimage.Config{OS: "linux", Architecture: "amd64"},
+		Annotations: map[string]string{ociimage.AnnotationSource: "stagex/core-" + title},
+		Name:        "core-" + title,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
