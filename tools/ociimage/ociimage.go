@@ -289,6 +289,17 @@ func WriteImage(dir string, img Image) (manifestDigest string, err error) {
 // writeIndexLayout writes a layout of blobs plus an image index over
 // manifests, which index.json points at (naming it name, if given).
 func writeIndexLayout(dir string, blobs []blob, manifests []descriptor, name string) error {
+	return WriteDir(dir, func(tmp string) error {
+		if err := os.MkdirAll(filepath.Join(tmp, "blobs", "sha256"), 0o755); err != nil {
+			return err
+		}
+		return writeIndexFiles(tmp, blobs, manifests, name)
+	})
+}
+
+// writeIndexFiles writes blobs, an image index over manifests, oci-layout
+// and index.json into the directory tmp.
+func writeIndexFiles(tmp string, blobs []blob, manifests []descriptor, name string) error {
 	rawIndex, err := json.MarshalIndent(indexDoc{SchemaVersion: 2, MediaType: string(types.OCIImageIndex), Manifests: manifests}, "", "  ")
 	if err != nil {
 		return err
@@ -309,28 +320,23 @@ func writeIndexLayout(dir string, blobs []blob, manifests []descriptor, name str
 		return err
 	}
 	blobs = append(blobs, ib)
-	return WriteDir(dir, func(tmp string) error {
-		if err := os.WriteFile(filepath.Join(tmp, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "index.json"), rawTop, 0o644); err != nil {
+		return err
+	}
+	written := map[v1.Hash]bool{}
+	for _, b := range blobs {
+		if written[b.digest] {
+			continue
+		}
+		written[b.digest] = true
+		if err := writeBlob(BlobPath(tmp, b.digest), b); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, "index.json"), rawTop, 0o644); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(tmp, "blobs", "sha256"), 0o755); err != nil {
-			return err
-		}
-		written := map[v1.Hash]bool{}
-		for _, b := range blobs {
-			if written[b.digest] {
-				continue
-			}
-			written[b.digest] = true
-			if err := writeBlob(BlobPath(tmp, b.digest), b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func writeBlob(path string, b blob) error {
@@ -423,4 +429,56 @@ func replaceDir(tmp, dir string) error {
 		return fmt.Errorf("%s written, but removing the previous one failed: %w", dir, err)
 	}
 	return nil
+}
+
+// WriteFetchedImage writes an OCI layout at dir, as WriteImage writes one,
+// for an image that is given as its manifest (rawManifest, whose digest the
+// caller has checked) and whose config and layers fetch writes to the paths
+// it is given (checking each against its descriptor). name is as
+// Image.Name. It returns the manifest's descriptor with the platform its
+// config names.
+func WriteFetchedImage(dir, name string, rawManifest []byte, fetch func(desc v1.Descriptor, path string) error) (v1.Descriptor, error) {
+	m, err := v1.ParseManifest(bytes.NewReader(rawManifest))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest: %w", err)
+	}
+	mb := jsonBlob(rawManifest)
+	var out v1.Descriptor
+	err = WriteDir(dir, func(tmp string) error {
+		if err := os.MkdirAll(filepath.Join(tmp, "blobs", "sha256"), 0o755); err != nil {
+			return err
+		}
+		seen := map[v1.Hash]bool{}
+		for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if b.Digest.Algorithm != "sha256" {
+				return fmt.Errorf("manifest %s: blob %s: only sha256 digests are supported", mb.digest, b.Digest)
+			}
+			if seen[b.Digest] {
+				continue
+			}
+			seen[b.Digest] = true
+			if err := fetch(b, BlobPath(tmp, b.Digest)); err != nil {
+				return err
+			}
+		}
+		rawConfig, err := ReadBlob(BlobPath(tmp, m.Config.Digest), m.Config.Digest, m.Config.Size)
+		if err != nil {
+			return err
+		}
+		var doc configDoc
+		if err := json.Unmarshal(rawConfig, &doc); err != nil {
+			return fmt.Errorf("config %s: %w", m.Config.Digest, err)
+		}
+		desc := descriptor{
+			MediaType: string(types.OCIManifestSchema1), Digest: mb.digest.String(), Size: mb.size,
+			Platform: &platform{Architecture: doc.Architecture, OS: doc.OS, Variant: doc.Variant},
+		}
+		if m.MediaType != "" {
+			desc.MediaType = string(m.MediaType)
+		}
+		out = v1.Descriptor{MediaType: types.MediaType(desc.MediaType), Digest: mb.digest, Size: mb.size,
+			Platform: &v1.Platform{Architecture: doc.Architecture, OS: doc.OS, Variant: doc.Variant}}
+		return writeIndexFiles(tmp, []blob{mb}, []descriptor{desc}, name)
+	})
+	return out, err
 }

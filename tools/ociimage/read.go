@@ -63,6 +63,32 @@ func ManifestDescriptor(dir string) (v1.Descriptor, error) {
 	return im.Manifests[0], nil
 }
 
+// manifestCount returns how many image manifests the layout at dir holds:
+// 1 for an image, or the length of its image index.
+func manifestCount(dir string) (int, error) {
+	desc, err := TopDescriptor(dir)
+	if err != nil {
+		return 0, err
+	}
+	if !desc.MediaType.IsIndex() {
+		return 1, nil
+	}
+	raw, err := ReadBlob(BlobPath(dir, desc.Digest), desc.Digest, desc.Size)
+	if err != nil {
+		return 0, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return 0, fmt.Errorf("%s: image index %s: %w", dir, desc.Digest, err)
+	}
+	for _, m := range im.Manifests {
+		if !m.MediaType.IsImage() {
+			return 0, fmt.Errorf("%s: image index %s lists a %s; expected image manifests", dir, desc.Digest, m.MediaType)
+		}
+	}
+	return len(im.Manifests), nil
+}
+
 // LayoutDigest returns the digest ("sha256:<hex>") that StageX pins for the
 // layout at dir: its image manifest's (the first platform's, for a
 // multi-platform index), as StageX's release script reads it.
@@ -257,6 +283,11 @@ type layoutBlobs struct {
 
 // readLayoutImage reads the image of the layout at dir for WriteIndex.
 func readLayoutImage(dir string) (layoutBlobs, error) {
+	if n, err := manifestCount(dir); err != nil {
+		return layoutBlobs{}, err
+	} else if n != 1 {
+		return layoutBlobs{}, fmt.Errorf("%s holds an image index of %d images; expected one image", dir, n)
+	}
 	md, err := ManifestDescriptor(dir)
 	if err != nil {
 		return layoutBlobs{}, err

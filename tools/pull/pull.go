@@ -24,8 +24,6 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/stagex/stagex-bazel/tools/ociimage"
@@ -121,40 +119,16 @@ func write(ctx context.Context, src source, h v1.Hash, platform, dir string) (*R
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s: %v", res.ImageDigest, err)
 	}
-	blobs := append([]v1.Descriptor{m.Config}, m.Layers...)
 	var total int64
-	for _, b := range blobs {
+	for _, b := range append([]v1.Descriptor{m.Config}, m.Layers...) {
 		if b.Digest.Algorithm != "sha256" {
 			return nil, fmt.Errorf("manifest %s: blob %s: only sha256 digests are supported", res.ImageDigest, b.Digest)
 		}
 		total += b.Size
 	}
 	src.begin(total)
-	imageDigest, _ := v1.NewHash(res.ImageDigest)
-	err = ociimage.WriteDir(dir, func(tmp string) error {
-		p, err := layout.Write(tmp, empty.Index)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(tmp, "blobs", "sha256"), 0o755); err != nil {
-			return err
-		}
-		seen := map[v1.Hash]bool{}
-		for _, b := range blobs {
-			if seen[b.Digest] {
-				continue
-			}
-			seen[b.Digest] = true
-			if err := src.blob(ctx, b, filepath.Join(tmp, "blobs", "sha256", b.Digest.Hex)); err != nil {
-				return err
-			}
-		}
-		if err := p.WriteBlob(imageDigest, io.NopCloser(bytes.NewReader(raw))); err != nil {
-			return err
-		}
-		return p.AppendDescriptor(v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: imageDigest})
-	})
-	if err != nil {
+	fetch := func(desc v1.Descriptor, path string) error { return src.blob(ctx, desc, path) }
+	if _, err := ociimage.WriteFetchedImage(dir, "", raw, fetch); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -34,11 +34,27 @@ type plan struct {
 }
 
 // readPlan reads the layout at dir, whose index.json must list exactly one
-// image manifest or image index.
+// image manifest or image index. An image index of one manifest (what
+// BuildKit writes for one platform) pushes as that image alone, under the
+// digest StageX pins.
 func readPlan(dir string) (*plan, error) {
 	top, err := ociimage.TopDescriptor(dir)
 	if err != nil {
 		return nil, err
+	}
+	if top.MediaType.IsIndex() {
+		raw, err := ociimage.ReadBlob(ociimage.BlobPath(dir, top.Digest), top.Digest, top.Size)
+		if err != nil {
+			return nil, err
+		}
+		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("%s: index %s: %w", dir, top.Digest, err)
+		}
+		if len(im.Manifests) == 1 && im.Manifests[0].MediaType.IsImage() {
+			top = im.Manifests[0]
+			top.Platform = nil
+		}
 	}
 	p := &plan{dir: dir, seen: map[v1.Hash]bool{}}
 	if err := p.add(top, 0); err != nil {

@@ -43,6 +43,11 @@ func TestPushByDigestAndTags(t *testing.T) {
 	reg := registrytest.Start(t, nil)
 	dir := filepath.Join(t.TempDir(), "image.oci")
 	digest := registrytest.Layout(t, dir, 4096, 1)
+	// The image is pushed under the digest StageX pins: its manifest's,
+	// not that of the image index the layout's index.json points at.
+	if pinned, err := ociimage.LayoutDigest(dir); err != nil || pinned != digest {
+		t.Fatalf("LayoutDigest = %s, %v; WriteImage returned %s", pinned, err, digest)
+	}
 	repo := reg.Host() + "/stagex/core-test"
 
 	opts := quiet()
@@ -211,6 +216,9 @@ func TestPushIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if top, err := ociimage.TopDescriptor(indexDir); err != nil || top.Digest.String() != digest {
+		t.Fatalf("index.json lists %+v, %v; WriteIndex returned %s", top, err, digest)
+	}
 	repo := reg.Host() + "/stagex/multi"
 	opts := quiet()
 	opts.Tags = []string{"latest"}
@@ -232,6 +240,9 @@ func TestPushIndex(t *testing.T) {
 		}
 		if pres.Digest != digest {
 			t.Errorf("pulled %s from %s, expected the index %s", platform, pres.Digest, digest)
+		}
+		if want, err := ociimage.LayoutDigest(src); err != nil || pres.ImageDigest != want || pres.Platform != platform {
+			t.Errorf("pulled %s as image %s (%s), expected %s (%v)", platform, pres.ImageDigest, pres.Platform, want, err)
 		}
 		registrytest.SameTree(t, src, out)
 	}

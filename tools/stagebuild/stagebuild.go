@@ -171,6 +171,16 @@ func (b *builder) run(ctx context.Context) error {
 			return err
 		}
 		history = base.History
+		// A base image whose history does not account for its layers
+		// (made by another tool) gets entries for them, first, so that
+		// the history matches the layers.
+		if missing := len(layers) - layeredEntries(history); missing > 0 {
+			pad := make([]ociimage.History, missing)
+			for i := range pad {
+				pad[i] = ociimage.History{Created: ociimage.CreatedText, Comment: "buildkit.exporter.image.v0"}
+			}
+			history = append(pad, history...)
+		}
 	} else if b.stage.Base.Kind != containerfile.Scratch {
 		return diag.Errorf(b.file.Path, b.stage.Line, "stage %q starts FROM %s, but no base image was given (--base)", b.o.Stage, b.stage.Base.Raw)
 	}
@@ -208,6 +218,17 @@ func (b *builder) run(ctx context.Context) error {
 		}
 	}
 	return b.writeImage(layers, history)
+}
+
+// layeredEntries counts the history entries that stand for a layer.
+func layeredEntries(h []ociimage.History) int {
+	n := 0
+	for _, e := range h {
+		if !e.EmptyLayer {
+			n++
+		}
+	}
+	return n
 }
 
 func (b *builder) step(ctx context.Context, s *containerfile.Step) error {
