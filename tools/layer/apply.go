@@ -232,6 +232,11 @@ func (a *applier) apply(hdr *tar.Header, body io.Reader) error {
 		}
 	case tar.TypeLink:
 		err = a.link(hdr, dirfd, base)
+		// A new name of a file has the file's owner, also where it could
+		// only be recorded.
+		if o, ok := a.opts.Owners[path.Clean(strings.TrimPrefix(hdr.Linkname, "/"))]; err == nil && ok {
+			a.opts.Owners[rel] = o
+		}
 	case tar.TypeFifo:
 		if err = unix.Mknodat(dirfd, base, unix.S_IFIFO|0o600, 0); err == nil {
 			err = a.meta(hdr, dirfd, base, rel, true)

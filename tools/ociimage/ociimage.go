@@ -219,9 +219,10 @@ func imageBlobs(img Image) ([]blob, descriptor, error) {
 	if len(cfg.History) > 0 && layered != len(img.Layers) {
 		return nil, descriptor{}, fmt.Errorf("image config: %d history entries with a layer for %d layers", layered, len(img.Layers))
 	}
+	// No layers are null in BuildKit's documents, not [].
 	var blobs []blob
-	diffIDs := make([]string, 0, len(img.Layers))
-	descs := make([]descriptor, 0, len(img.Layers))
+	var diffIDs []string
+	var descs []descriptor
 	seen := map[v1.Hash]*fileLayer{}
 	for i := range img.Layers {
 		l := &img.Layers[i]

@@ -114,6 +114,11 @@ func Run(ctx context.Context, spec Spec) error {
 	cfg.SingleID = mode.single
 
 	points := []string{"proc", "dev"}
+	if spec.KeepMountPoints {
+		// runc's order: /proc, /dev, then /sys (left empty here: no sysfs
+		// is mounted).
+		points = []string{"proc", "dev", "sys"}
+	}
 	if cfg.TmpFS {
 		points = append(points, "tmp")
 	}
@@ -122,6 +127,9 @@ func Run(ctx context.Context, spec Spec) error {
 		return fmt.Errorf("sandbox: %w", err)
 	}
 	err = runInit(ctx, &spec, cfg, mode)
+	if spec.KeepMountPoints {
+		mp.created = nil
+	}
 	if cerr := mp.restore(); cerr != nil && err == nil {
 		err = fmt.Errorf("sandbox: %w", cerr)
 	}
@@ -217,7 +225,12 @@ func prepareMountPoints(root string, names []string) (*mountPoints, error) {
 			mp.restore()
 			return nil, err
 		}
-		if err := os.Mkdir(p, 0o755); err != nil {
+		// 0755 whatever the umask: kept mount points end up in layers.
+		err = os.Mkdir(p, 0o755)
+		if err == nil {
+			err = os.Chmod(p, 0o755)
+		}
+		if err != nil {
 			mp.restore()
 			return nil, fmt.Errorf("creating mount point: %w", err)
 		}

@@ -97,6 +97,11 @@ type Spec struct {
 	// caller could map a range of ids: the run then behaves as under
 	// Bazel's linux-sandbox, which tests of that mode use.
 	SingleID bool
+	// KeepMountPoints leaves the directories /dev, /proc and /sys in Root
+	// when the command ends, creating those that are missing, as runc
+	// does for BuildKit (whose layers then hold them); otherwise the
+	// mount points Run had to create are removed again.
+	KeepMountPoints bool
 
 	// Stdin, Stdout and Stderr are the command's standard streams; nil
 	// means /dev/null.

@@ -33,7 +33,7 @@ func isTarArchive(file string) (bool, error) {
 // root), as ADD does with a local archive. Entry names are rebased under
 // dest and handed to layer.Apply, which keeps every write inside root;
 // a name that climbs out of the archive with ".." is rejected there.
-func extractUnder(root, dest string, r io.Reader, name string) error {
+func extractUnder(root, dest string, r io.Reader, name string, owners map[string]layer.Owner) error {
 	pr, pw := io.Pipe()
 	go func() {
 		tr := tar.NewReader(r)
@@ -62,7 +62,8 @@ func extractUnder(root, dest string, r io.Reader, name string) error {
 		}
 		pw.CloseWithError(tw.Close())
 	}()
-	err := layer.Apply(root, pr, layer.ApplyOptions{Name: name})
+	// The members keep the owners the archive gives them, as in BuildKit.
+	err := layer.Apply(root, pr, layer.ApplyOptions{Name: name, Chown: true, Owners: owners})
 	pr.CloseWithError(err)
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -626,13 +627,19 @@ type stageTest struct {
 	tail          int
 	ctxTime       time.Time // modification time of the context files
 	singleID      bool      // force the sandbox's single-id mode
+	imageName     string    // Options.ImageName
+	// layers is how many layers the build must add to its base, one per
+	// RUN, COPY, ADD and WORKDIR other than / (as BuildKit, even for a
+	// step that changed nothing); the helpers that read them check it.
+	layers int
 }
 
 // built is the outcome of a stage build.
 type built struct {
-	opts Options
-	err  error
-	log  string
+	opts   Options
+	err    error
+	log    string
+	layers int // stageTest.layers
 }
 
 // build writes the Containerfile and context to a new directory and builds
@@ -679,10 +686,11 @@ func (st stageTest) build(tb testing.TB) built {
 		WorkDir:       dir,
 		Log:           &log,
 		TailLines:     st.tail,
+		ImageName:     st.imageName,
 		singleID:      st.singleID,
 	}
 	err := Build(context.Background(), o)
-	return built{opts: o, err: err, log: log.String()}
+	return built{opts: o, err: err, log: log.String(), layers: st.layers}
 }
 
 // mustBuild builds and fails the test on error.
@@ -719,27 +727,174 @@ type layerEntry struct {
 	data string
 }
 
-// topLayer reads the last layer of the built image. It fails the test when
-// the image has no more layers than its base.
-func (b built) topLayer(tb testing.TB) map[string]layerEntry {
+// stageLayers returns the layers the stage added: those after the base's,
+// which the image must reuse unchanged. As BuildKit, a build adds one
+// layer per RUN, COPY, ADD and WORKDIR other than /, even when the step
+// changed nothing; it fails the test unless there are exactly b.layers.
+func (b built) stageLayers(tb testing.TB) []ociimage.Layer {
 	tb.Helper()
 	layers, err := ociimage.BaseLayers(b.opts.Out)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	base, err := ociimage.BaseLayers(b.opts.Base)
-	if err != nil {
-		tb.Fatal(err)
+	var base []ociimage.Layer
+	if b.opts.Base != "" {
+		if base, err = ociimage.BaseLayers(b.opts.Base); err != nil {
+			tb.Fatal(err)
+		}
 	}
-	if len(layers) != len(base)+1 {
-		tb.Fatalf("image has %d layers, want base's %d + 1", len(layers), len(base))
+	if len(layers) != len(base)+b.layers {
+		tb.Fatalf("image has %d layers, want base's %d + %d (one per RUN, COPY, ADD and WORKDIR other than /)", len(layers), len(base), b.layers)
 	}
 	for i := range base {
 		if layers[i].Digest != base[i].Digest {
 			tb.Fatalf("layer %d is %s, base has %s", i, layers[i].Digest, base[i].Digest)
 		}
 	}
-	return readLayer(tb, layers[len(layers)-1].Path)
+	return layers[len(base):]
+}
+
+// stageContents reads each of the stage's layers, bottom first.
+func (b built) stageContents(tb testing.TB) []map[string]layerEntry {
+	tb.Helper()
+	var out []map[string]layerEntry
+	for _, l := range b.stageLayers(tb) {
+		out = append(out, readLayer(tb, l.Path))
+	}
+	return out
+}
+
+// stageChanges is the net change the stage made to its base: its layers
+// applied in order and squashed into one. A later layer's entry replaces
+// an earlier one's; a whiteout removes what earlier stage layers put at
+// its path (and below) and stays only where it hides a path of the base.
+func (b built) stageChanges(tb testing.TB) map[string]layerEntry {
+	tb.Helper()
+	return squash(b.basePaths(tb), b.stageContents(tb))
+}
+
+// basePaths are the paths of the base image's file system, with the
+// directories leading to them.
+func (b built) basePaths(tb testing.TB) map[string]bool {
+	tb.Helper()
+	paths := map[string]bool{}
+	if b.opts.Base == "" {
+		return paths
+	}
+	layers, err := ociimage.BaseLayers(b.opts.Base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range layers {
+		names := layerNames(tb, l.Path)
+		for _, n := range names {
+			if target, ok := whiteoutTarget(n); ok {
+				removeTree(paths, target)
+			}
+		}
+		for _, n := range names {
+			if _, ok := whiteoutTarget(n); ok {
+				continue
+			}
+			for p := n; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+				paths[p] = true
+			}
+		}
+	}
+	return paths
+}
+
+// whiteoutTarget is the path a whiteout entry hides ("d/" below for an
+// opaque whiteout of d, whose contents it hides), and whether name is one.
+func whiteoutTarget(name string) (string, bool) {
+	dir, base := path.Split(name)
+	switch {
+	case base == ".wh..wh..opq":
+		return dir, true
+	case strings.HasPrefix(base, ".wh."):
+		return dir + strings.TrimPrefix(base, ".wh."), true
+	}
+	return "", false
+}
+
+// removeTree deletes p and everything below it from m; a p ending in /
+// deletes only what is below.
+func removeTree[V any](m map[string]V, p string) {
+	below := strings.TrimSuffix(p, "/") + "/"
+	for k := range m {
+		if (k == p && !strings.HasSuffix(p, "/")) || strings.HasPrefix(k, below) {
+			delete(m, k)
+		}
+	}
+}
+
+// squash applies layers, bottom first, over a base holding lower and
+// returns the single layer that makes the same change.
+func squash(lower map[string]bool, layers []map[string]layerEntry) map[string]layerEntry {
+	out := map[string]layerEntry{}
+	for _, l := range layers {
+		// A layer's whiteouts apply to the layers below it.
+		for name, e := range l {
+			target, ok := whiteoutTarget(name)
+			if !ok {
+				continue
+			}
+			removeTree(out, target)
+			if hidesLower(lower, target) {
+				out[name] = e
+			}
+		}
+		for name, e := range l {
+			if _, ok := whiteoutTarget(name); ok {
+				continue
+			}
+			out[name] = e
+			dir, base := path.Split(name)
+			delete(out, dir+".wh."+base)
+		}
+	}
+	return out
+}
+
+func hidesLower(lower map[string]bool, target string) bool {
+	if !strings.HasSuffix(target, "/") {
+		return lower[target]
+	}
+	for p := range lower {
+		if strings.HasPrefix(p, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// layerNames lists the members of a layer file, cleaned of a leading /
+// or ./ and a trailing /.
+func layerNames(tb testing.TB, file string) []string {
+	tb.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var out []string
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if n := path.Clean("/" + hdr.Name); n != "/" {
+			out = append(out, strings.TrimPrefix(n, "/"))
+		}
+	}
 }
 
 func readLayer(tb testing.TB, file string) map[string]layerEntry {
@@ -786,10 +941,11 @@ func (b built) rootfs(tb testing.TB) string {
 	return root
 }
 
-// result is what probe recorded under label in the built image.
+// result is what probe recorded under label in the built image: in the
+// stage's layers, the last that holds it.
 func (b built) result(tb testing.TB, label string) string {
 	tb.Helper()
-	e, ok := b.topLayer(tb)["results/"+label]
+	e, ok := b.stageChanges(tb)["results/"+label]
 	if !ok {
 		tb.Fatalf("the image holds no probe result %q; build log:\n%s", label, b.log)
 	}

@@ -23,61 +23,71 @@ func TestEmulatedUser(t *testing.T) {
 		cf      string
 		base    string
 		context tree
+		layers  int // one per RUN, COPY, ADD and WORKDIR other than /
 		want    want
 	}{{
-		name: "the step runs as the USER",
-		cf:   "USER 1000:1000\nRUN probe ids i",
+		name:   "the step runs as the USER",
+		cf:     "USER 1000:1000\nRUN probe ids i",
+		layers: 1,
 		want: want{files: map[string]string{"results/i": "uid=1000 gid=1000"},
 			owners: map[string][2]int{"results/i": {1000, 1000}}},
 	}, {
-		name: "a USER by name, its group from passwd",
-		cf:   "USER builder\nRUN probe ids i",
+		name:   "a USER by name, its group from passwd",
+		cf:     "USER builder\nRUN probe ids i",
+		layers: 1,
 		want: want{files: map[string]string{"results/i": "uid=1000 gid=1000"},
 			owners: map[string][2]int{"results/i": {1000, 1000}}},
 	}, {
-		name: "a uid alone has group 0",
-		cf:   "USER 4242\nRUN probe ids i",
+		name:   "a uid alone has group 0",
+		cf:     "USER 4242\nRUN probe ids i",
+		layers: 1,
 		want: want{files: map[string]string{"results/i": "uid=4242 gid=0"},
 			owners: map[string][2]int{"results/i": {4242, 0}}},
 	}, {
-		name: "new directories and files are the USER's",
-		cf:   "USER 1000:1000\nRUN probe mkwrite m /home/b/f x",
+		name:   "new directories and files are the USER's",
+		cf:     "USER 1000:1000\nRUN probe mkwrite m /home/b/f x",
+		layers: 1,
 		want: want{files: map[string]string{"home/b/f": "x"},
 			owners: map[string][2]int{"home": {1000, 1000}, "home/b": {1000, 1000}, "home/b/f": {1000, 1000}}},
 	}, {
-		name: "a base file the USER changes keeps its owner",
-		cf:   "USER 1000:1000\nRUN probe write w /base/keep.txt changed",
+		name:   "a base file the USER changes keeps its owner",
+		cf:     "USER 1000:1000\nRUN probe write w /base/keep.txt changed",
+		layers: 1,
 		want: want{files: map[string]string{"base/keep.txt": "changed"},
 			owners: map[string][2]int{"base": {0, 0}, "base/keep.txt": {0, 0}, "results/w": {1000, 1000}}},
 	}, {
-		name: "a base file the USER replaces (a new file renamed over it) becomes the USER's",
-		cf:   "USER 1000:1000\nRUN probe replace p /base/keep.txt new",
+		name:   "a base file the USER replaces (a new file renamed over it) becomes the USER's",
+		cf:     "USER 1000:1000\nRUN probe replace p /base/keep.txt new",
+		layers: 1,
 		want: want{files: map[string]string{"base/keep.txt": "new"},
 			owners: map[string][2]int{"base": {0, 0}, "base/keep.txt": {1000, 1000}, "results/p": {1000, 1000}}},
 	}, {
-		name: "root steps of the same stage stay root's",
-		cf:   "RUN probe write r1 /by-root x\nUSER 1000:1000\nRUN probe write u /by-user x\nUSER root\nRUN probe write r2 /by-root-after x",
+		name:   "root steps of the same stage stay root's",
+		cf:     "RUN probe write r1 /by-root x\nUSER 1000:1000\nRUN probe write u /by-user x\nUSER root\nRUN probe write r2 /by-root-after x",
+		layers: 3,
 		want: want{owners: map[string][2]int{
 			"by-root": {0, 0}, "results/r1": {0, 0},
 			"by-user": {1000, 1000}, "results/u": {1000, 1000},
 			"by-root-after": {0, 0}, "results/r2": {0, 0},
 		}},
 	}, {
-		name: "a set-group-ID directory gives its group",
-		cf:   "USER 1000:1000\nRUN probe mkwrite m /shared/sub/f x",
-		base: sgidBase,
+		name:   "a set-group-ID directory gives its group",
+		cf:     "USER 1000:1000\nRUN probe mkwrite m /shared/sub/f x",
+		layers: 1,
+		base:   sgidBase,
 		want: want{owners: map[string][2]int{"shared": {0, 50}, "shared/sub": {1000, 50}, "shared/sub/f": {1000, 50}},
 			modes: map[string]os.FileMode{"shared/sub": 0o2755}},
 	}, {
 		name:    "COPY over a file the USER made gives it COPY's owner",
 		cf:      "USER 1000:1000\nRUN probe write u /f x\nRUN probe write v /g x\nUSER root\nCOPY a.txt /f",
+		layers:  3,
 		context: tree{"a.txt": {data: "A\n", mode: 0o644}},
 		want: want{files: map[string]string{"f": "A\n"},
 			owners: map[string][2]int{"f": {0, 0}, "g": {1000, 1000}}},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n",
-				base: tt.base, context: tt.context, singleID: true}.mustBuild(t)
+				base: tt.base, context: tt.context, singleID: true, layers: tt.layers}.mustBuild(t)
 			tt.want.check(t, b)
 		})
 	}
@@ -114,16 +124,24 @@ func TestSingleIDMatchesRangeMode(t *testing.T) {
 	cf := "FROM stagex/core-base AS test\nRUN probe write r /by-root x\n" +
 		"USER builder\nRUN probe mkwrite m /results/d/f x\n" +
 		"USER root\nRUN probe mkwrite r2 /results/d/g y\n"
-	rng := stageTest{containerfile: cf}.mustBuild(t)
-	single := stageTest{containerfile: cf, singleID: true}.mustBuild(t)
+	rng := stageTest{containerfile: cf, layers: 3}.mustBuild(t)
+	single := stageTest{containerfile: cf, singleID: true, layers: 3}.mustBuild(t)
 	want{files: map[string]string{"results/m": "ok", "results/r2": "ok"},
 		owners: map[string][2]int{"results/d/f": {1000, 1000}, "results/d/g": {0, 0}}}.check(t, rng)
 	if a, b := rng.digest(t), single.digest(t); a != b {
 		t.Errorf("range mode built %s, single-id mode %s", a, b)
-		for p, e := range single.topLayer(t) {
-			r := rng.topLayer(t)[p]
-			if r.hdr == nil || r.hdr.Uid != e.hdr.Uid || r.hdr.Gid != e.hdr.Gid || r.hdr.Mode != e.hdr.Mode {
-				t.Errorf("%s: single-id %+v, range %+v", p, e.hdr, r.hdr)
+		rngLayers := rng.stageContents(t)
+		for i, l := range single.stageContents(t) {
+			for p, e := range l {
+				r := rngLayers[i][p]
+				if r.hdr == nil || r.hdr.Uid != e.hdr.Uid || r.hdr.Gid != e.hdr.Gid || r.hdr.Mode != e.hdr.Mode {
+					t.Errorf("stage layer %d: %s: single-id %+v, range %+v", i, p, e.hdr, r.hdr)
+				}
+			}
+			for p := range rngLayers[i] {
+				if _, ok := l[p]; !ok {
+					t.Errorf("stage layer %d: %s: only in the range-mode build", i, p)
+				}
 			}
 		}
 	}

@@ -85,7 +85,7 @@ RUN probe dial host-loopback $ADDR
 RUN probe route route-out 192.0.2.1:9
 RUN probe resolve resolve example.com
 `
-	b := stageTest{containerfile: cf, args: map[string]string{"ADDR": l.Addr().String()}}.mustBuild(t)
+	b := stageTest{containerfile: cf, args: map[string]string{"ADDR": l.Addr().String()}, layers: 3}.mustBuild(t)
 	for label, want := range map[string]string{
 		"host-loopback": "ECONNREFUSED", // the sandbox's own loopback has no listener
 		"route-out":     "ENETUNREACH",  // no interface but lo: no route anywhere
@@ -130,7 +130,8 @@ func TestRunSeesNoHostFiles(t *testing.T) {
 		}
 		cf.WriteString("RUN probe read " + label + " " + p + "\n")
 	}
-	b := stageTest{containerfile: cf.String()}.mustBuild(t)
+	// A layer per RUN.
+	b := stageTest{containerfile: cf.String(), layers: len(paths)}.mustBuild(t)
 	for label, p := range paths {
 		got := b.result(t, label)
 		// Through /proc/1/root, pid 1 (the sandbox's init, whose root is
@@ -152,7 +153,7 @@ RUN probe mkwrite made $H/w3 x
 RUN probe write self /proc/self/root$H/w4 x
 RUN probe write proc /proc/1/root$H/w5 x
 `
-	b := stageTest{containerfile: cf, args: map[string]string{"H": host}}.mustBuild(t)
+	b := stageTest{containerfile: cf, args: map[string]string{"H": host}, layers: 5}.mustBuild(t)
 	assertEmpty(t, host)
 	rel := strings.TrimPrefix(host, "/")
 	for label, want := range map[string]string{
@@ -193,7 +194,8 @@ WORKDIR /up$H/wd2
 RUN probe mkwrite ran /hostlink/ran x
 RUN probe write ran2 /up$H/ran2 x
 `
-	b := stageTest{containerfile: cf, base: base, context: copyContext(t), args: map[string]string{"H": host}}.mustBuild(t)
+	// Three COPY, an ADD, two WORKDIR and two RUN: a layer each.
+	b := stageTest{containerfile: cf, base: base, context: copyContext(t), args: map[string]string{"H": host}, layers: 8}.mustBuild(t)
 	assertEmpty(t, host)
 	rel := strings.TrimPrefix(host, "/")
 	want{
@@ -247,7 +249,7 @@ func TestAddArchiveStaysInDest(t *testing.T) {
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := tree{"evil.tar.gz": {data: string(tgz(t, tt.entries...)), mode: 0o644}}
-			b := stageTest{containerfile: "FROM stagex/core-base AS test\n\nADD evil.tar.gz /x/\n", context: ctx, base: lightBase(t)}.build(t)
+			b := stageTest{containerfile: "FROM stagex/core-base AS test\n\nADD evil.tar.gz /x/\n", context: ctx, base: lightBase(t), layers: 1}.build(t)
 			assertEmpty(t, host)
 			if tt.wantErr != "" {
 				if b.err == nil {
@@ -325,10 +327,12 @@ func TestCraftedBaseImage(t *testing.T) {
 			crafted := rawLayer(t, t.TempDir(), makeTar(t, tt.entries...))
 			base := withBase(t, crafted)
 			cf := "FROM stagex/core-base AS test\nRUN probe write ran /ran x\n"
+			layers := 1
 			if tt.check != "" {
 				cf += "RUN probe read check " + tt.check + "\n"
+				layers++
 			}
-			b := stageTest{containerfile: cf, base: base}.build(t)
+			b := stageTest{containerfile: cf, base: base, layers: layers}.build(t)
 			assertEmpty(t, host)
 			if tt.wantErr != "" {
 				if b.err == nil {

@@ -166,6 +166,11 @@ func (b *builder) run(ctx context.Context) error {
 		if err := unpackLayers(b.root, layers, b.owners); err != nil {
 			return err
 		}
+		// BuildKit does not rewrite a base image's layers, and lists them
+		// without the rewritten-timestamp annotation they had.
+		for i := range layers {
+			layers[i].Annotations = nil
+		}
 		base, err := ociimage.BaseConfig(b.o.Base)
 		if err != nil {
 			return err
@@ -344,9 +349,11 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		User:     s.User,
 		Hostname: Hostname,
 		SingleID: b.o.singleID,
-		Stdin:    bytes.NewReader(nil),
-		Stdout:   out,
-		Stderr:   out,
+		// BuildKit's layers hold the mount points runc made.
+		KeepMountPoints: true,
+		Stdin:           bytes.NewReader(nil),
+		Stdout:          out,
+		Stderr:          out,
 	})
 	if err != nil {
 		return fmt.Errorf("%s:%d: %s failed: %v\nlast lines of its output:\n%s", b.file.Path, s.Line, s.Original, err, tail.String())
@@ -527,7 +534,7 @@ func (b *builder) addArchive(s *containerfile.Step, file, dest string) (bool, er
 	if err := b.mkdirInRoot(dest); err != nil {
 		return false, err
 	}
-	if err := extractUnder(b.root, dest, r, filepath.Base(file)); err != nil {
+	if err := extractUnder(b.root, dest, r, filepath.Base(file), b.owners); err != nil {
 		return false, b.fail(s, "%v", err)
 	}
 	return true, nil

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,15 +17,16 @@ import (
 	"github.com/stagex/stagex-bazel/tools/ociimage"
 )
 
-// want describes what a built image's new layer must hold.
+// want describes what a built image's new layers must hold, applied in
+// order over the base (see stageChanges): the net change of the stage.
 type want struct {
 	files   map[string]string      // path -> content of a regular file
 	modes   map[string]os.FileMode // path -> permission bits
 	dirs    []string               // directories
 	links   map[string]string      // path -> symbolic link target
 	owners  map[string][2]int      // path -> uid, gid
-	absent  []string               // paths the layer must not hold
-	noLayer bool                   // the image is its base, unchanged
+	absent  []string               // paths the layers must not leave
+	noLayer bool                   // the image is its base's layers, unchanged
 }
 
 func (w want) check(t *testing.T, b built) {
@@ -43,7 +45,7 @@ func (w want) check(t *testing.T, b built) {
 		}
 		return
 	}
-	top := b.topLayer(t)
+	top := b.stageChanges(t)
 	for p, data := range w.files {
 		e, ok := top[p]
 		switch {
@@ -84,13 +86,15 @@ func (w want) check(t *testing.T, b built) {
 			t.Errorf("%s: in the layer, want it absent", p)
 		}
 	}
-	// Whatever the step did, the layer is normalised.
-	for p, e := range top {
-		if e.hdr.ModTime.After(time.Unix(1, 0)) {
-			t.Errorf("%s: mtime %v, want clamped to SOURCE_DATE_EPOCH=1", p, e.hdr.ModTime)
-		}
-		if e.hdr.Uname != "" || e.hdr.Gname != "" {
-			t.Errorf("%s: user/group names %q/%q written", p, e.hdr.Uname, e.hdr.Gname)
+	// Whatever the steps did, each layer is normalised.
+	for i, l := range b.stageContents(t) {
+		for p, e := range l {
+			if e.hdr.ModTime.After(time.Unix(1, 0)) {
+				t.Errorf("stage layer %d: %s: mtime %v, want clamped to SOURCE_DATE_EPOCH=1", i, p, e.hdr.ModTime)
+			}
+			if e.hdr.Uname != "" || e.hdr.Gname != "" {
+				t.Errorf("stage layer %d: %s: user/group names %q/%q written", i, p, e.hdr.Uname, e.hdr.Gname)
+			}
 		}
 	}
 }
@@ -143,28 +147,34 @@ func gzipped(t *testing.T, s string) []byte {
 func TestCopyAndAdd(t *testing.T) {
 	ctx := copyContext(t)
 	for _, tt := range []struct {
-		name string
-		cf   string
-		want want
+		name   string
+		cf     string
+		layers int // one per RUN, COPY, ADD and WORKDIR other than /
+		want   want
 	}{{
-		name: "file into directory",
-		cf:   "COPY a.txt /dst/",
-		want: want{files: map[string]string{"dst/a.txt": "A\n"}, modes: map[string]os.FileMode{"dst/a.txt": 0o644}, dirs: []string{"dst"}},
+		name:   "file into directory",
+		cf:     "COPY a.txt /dst/",
+		layers: 1,
+		want:   want{files: map[string]string{"dst/a.txt": "A\n"}, modes: map[string]os.FileMode{"dst/a.txt": 0o644}, dirs: []string{"dst"}},
 	}, {
-		name: "file to a new name",
-		cf:   "COPY a.txt /dst/renamed",
-		want: want{files: map[string]string{"dst/renamed": "A\n"}, absent: []string{"dst/a.txt"}},
+		name:   "file to a new name",
+		cf:     "COPY a.txt /dst/renamed",
+		layers: 1,
+		want:   want{files: map[string]string{"dst/renamed": "A\n"}, absent: []string{"dst/a.txt"}},
 	}, {
-		name: "file into an existing directory named without slash",
-		cf:   "COPY a.txt /base/dir",
-		want: want{files: map[string]string{"base/dir/a.txt": "A\n"}},
+		name:   "file into an existing directory named without slash",
+		cf:     "COPY a.txt /base/dir",
+		layers: 1,
+		want:   want{files: map[string]string{"base/dir/a.txt": "A\n"}},
 	}, {
-		name: "file to a relative destination under WORKDIR",
-		cf:   "WORKDIR /w\nCOPY a.txt rel.txt",
-		want: want{files: map[string]string{"w/rel.txt": "A\n"}},
+		name:   "file to a relative destination under WORKDIR",
+		cf:     "WORKDIR /w\nCOPY a.txt rel.txt",
+		layers: 2,
+		want:   want{files: map[string]string{"w/rel.txt": "A\n"}},
 	}, {
-		name: "directory contents, not the directory",
-		cf:   "COPY dir /d2/",
+		name:   "directory contents, not the directory",
+		cf:     "COPY dir /d2/",
+		layers: 1,
 		want: want{
 			// Context files reach the build as links into Bazel's
 			// tree, so a link is copied as the file it points to.
@@ -174,48 +184,59 @@ func TestCopyAndAdd(t *testing.T) {
 			absent: []string{"d2/dir", "d2/dir/x"},
 		},
 	}, {
-		name: "glob",
-		cf:   "COPY *.txt /g/",
-		want: want{files: map[string]string{"g/a.txt": "A\n", "g/b.txt": "B\n"}, absent: []string{"g/c.md", "g/exe.sh"}},
+		name:   "glob",
+		cf:     "COPY *.txt /g/",
+		layers: 1,
+		want:   want{files: map[string]string{"g/a.txt": "A\n", "g/b.txt": "B\n"}, absent: []string{"g/c.md", "g/exe.sh"}},
 	}, {
-		name: "several sources",
-		cf:   "COPY a.txt c.md /multi/",
-		want: want{files: map[string]string{"multi/a.txt": "A\n", "multi/c.md": "C\n"}},
+		name:   "several sources",
+		cf:     "COPY a.txt c.md /multi/",
+		layers: 1,
+		want:   want{files: map[string]string{"multi/a.txt": "A\n", "multi/c.md": "C\n"}},
 	}, {
-		name: "whole context",
-		cf:   "COPY . /all/",
-		want: want{files: map[string]string{"all/a.txt": "A\n", "all/dir/x": "X\n", "all/dir/sub/y": "Y\n"}},
+		name:   "whole context",
+		cf:     "COPY . /all/",
+		layers: 1,
+		want:   want{files: map[string]string{"all/a.txt": "A\n", "all/dir/x": "X\n", "all/dir/sub/y": "Y\n"}},
 	}, {
-		name: "keeps the executable bit",
-		cf:   "COPY exe.sh /m/",
-		want: want{modes: map[string]os.FileMode{"m/exe.sh": 0o755}},
+		name:   "keeps the executable bit",
+		cf:     "COPY exe.sh /m/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"m/exe.sh": 0o755}},
 	}, {
-		name: "--chmod on a file",
-		cf:   "COPY --chmod=0600 exe.sh /m/",
-		want: want{modes: map[string]os.FileMode{"m/exe.sh": 0o600}},
+		name:   "--chmod on a file",
+		cf:     "COPY --chmod=0600 exe.sh /m/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"m/exe.sh": 0o600}},
 	}, {
-		name: "--chmod on a directory's files",
-		cf:   "COPY --chmod=750 dir /cd/",
-		want: want{modes: map[string]os.FileMode{"cd/x": 0o750, "cd/sub/y": 0o750}},
+		name:   "--chmod on a directory's files",
+		cf:     "COPY --chmod=750 dir /cd/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"cd/x": 0o750, "cd/sub/y": 0o750}},
 	}, {
-		name: "--chown",
-		cf:   "COPY --chown=1000:1000 a.txt /own/",
-		want: want{owners: map[string][2]int{"own/a.txt": {1000, 1000}}},
+		name:   "--chown",
+		cf:     "COPY --chown=1000:1000 a.txt /own/",
+		layers: 1,
+		want:   want{owners: map[string][2]int{"own/a.txt": {1000, 1000}}},
 	}, {
-		name: "--chown uid only",
-		cf:   "COPY --chown=7 a.txt /own/",
-		want: want{owners: map[string][2]int{"own/a.txt": {7, 7}}},
+		name:   "--chown uid only",
+		cf:     "COPY --chown=7 a.txt /own/",
+		layers: 1,
+		want:   want{owners: map[string][2]int{"own/a.txt": {7, 7}}},
 	}, {
-		name: "heredoc",
-		cf:   "COPY <<EOF /etc/h.conf\nkey=value\nline two\nEOF",
-		want: want{files: map[string]string{"etc/h.conf": "key=value\nline two\n"}, modes: map[string]os.FileMode{"etc/h.conf": 0o644}},
+		name:   "heredoc",
+		cf:     "COPY <<EOF /etc/h.conf\nkey=value\nline two\nEOF",
+		layers: 1,
+		want:   want{files: map[string]string{"etc/h.conf": "key=value\nline two\n"}, modes: map[string]os.FileMode{"etc/h.conf": 0o644}},
 	}, {
-		name: "heredoc with --chmod",
-		cf:   "COPY --chmod=0755 <<EOF /usr/bin/tool\n#!/bin/sh\nEOF",
-		want: want{modes: map[string]os.FileMode{"usr/bin/tool": 0o755}},
+		name:   "heredoc with --chmod",
+		cf:     "COPY --chmod=0755 <<EOF /usr/bin/tool\n#!/bin/sh\nEOF",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"usr/bin/tool": 0o755}},
 	}, {
-		name: "ADD unpacks a local tar.gz",
-		cf:   "ADD arch.tar.gz /x/",
+		name:   "ADD unpacks a local tar.gz",
+		cf:     "ADD arch.tar.gz /x/",
+		layers: 1,
 		want: want{
 			files:  map[string]string{"x/top/f": "F\n"},
 			modes:  map[string]os.FileMode{"x/top/f": 0o640},
@@ -223,32 +244,38 @@ func TestCopyAndAdd(t *testing.T) {
 			absent: []string{"x/arch.tar.gz"},
 		},
 	}, {
-		name: "ADD unpacks a plain tar",
-		cf:   "ADD arch.tar /x/",
-		want: want{files: map[string]string{"x/plain/g": "G\n"}, absent: []string{"x/arch.tar"}},
+		name:   "ADD unpacks a plain tar",
+		cf:     "ADD arch.tar /x/",
+		layers: 1,
+		want:   want{files: map[string]string{"x/plain/g": "G\n"}, absent: []string{"x/arch.tar"}},
 	}, {
-		name: "ADD copies a file that is not an archive",
-		cf:   "ADD a.txt /p/",
-		want: want{files: map[string]string{"p/a.txt": "A\n"}},
+		name:   "ADD copies a file that is not an archive",
+		cf:     "ADD a.txt /p/",
+		layers: 1,
+		want:   want{files: map[string]string{"p/a.txt": "A\n"}},
 	}, {
-		name: "ADD copies gzip data that is not a tar",
-		cf:   "ADD notar.gz /p/",
-		want: want{files: map[string]string{"p/notar.gz": string(gzipped(t, "just text\n"))}},
+		name:   "ADD copies gzip data that is not a tar",
+		cf:     "ADD notar.gz /p/",
+		layers: 1,
+		want:   want{files: map[string]string{"p/notar.gz": string(gzipped(t, "just text\n"))}},
 	}, {
-		name: "COPY does not unpack",
-		cf:   "COPY arch.tar.gz /c/",
-		want: want{files: map[string]string{"c/arch.tar.gz": ctx["arch.tar.gz"].data}, absent: []string{"c/top/f"}},
+		name:   "COPY does not unpack",
+		cf:     "COPY arch.tar.gz /c/",
+		layers: 1,
+		want:   want{files: map[string]string{"c/arch.tar.gz": ctx["arch.tar.gz"].data}, absent: []string{"c/top/f"}},
 	}, {
-		name: "WORKDIR is created",
-		cf:   "WORKDIR /w/x/y",
-		want: want{dirs: []string{"w", "w/x", "w/x/y"}},
+		name:   "WORKDIR is created",
+		cf:     "WORKDIR /w/x/y",
+		layers: 1,
+		want:   want{dirs: []string{"w", "w/x", "w/x/y"}},
 	}, {
-		name: "configuration only: no new layer",
-		cf:   "ENV A=1\nLABEL l=v\nUSER 1000",
-		want: want{noLayer: true},
+		name:   "configuration only: no new layer",
+		cf:     "ENV A=1\nLABEL l=v\nUSER 1000",
+		layers: 0,
+		want:   want{noLayer: true},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", context: ctx, base: lightBase(t)}.mustBuild(t)
+			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", context: ctx, base: lightBase(t), layers: tt.layers}.mustBuild(t)
 			tt.want.check(t, b)
 		})
 	}
@@ -266,38 +293,46 @@ func TestCopyFromImage(t *testing.T) {
 	images := map[string]string{"stagex/core-other": other}
 	for _, tt := range []struct {
 		name, cf string
+		layers   int // one per RUN, COPY, ADD and WORKDIR other than /
 		want     want
 	}{{
-		name: "file",
-		cf:   "COPY --from=stagex/core-other /usr/lib/libx.so /lib/",
-		want: want{files: map[string]string{"lib/libx.so": "lib\n"}, modes: map[string]os.FileMode{"lib/libx.so": 0o755}},
+		name:   "file",
+		cf:     "COPY --from=stagex/core-other /usr/lib/libx.so /lib/",
+		layers: 1,
+		want:   want{files: map[string]string{"lib/libx.so": "lib\n"}, modes: map[string]os.FileMode{"lib/libx.so": 0o755}},
 	}, {
-		name: "a symbolic link named as the source is followed and keeps its name",
-		cf:   "COPY --from=stagex/core-other /usr/lib/libx.so.1 /lib/",
-		want: want{files: map[string]string{"lib/libx.so.1": "lib\n"}, absent: []string{"lib/libx.so"}},
+		name:   "a symbolic link named as the source is followed and keeps its name",
+		cf:     "COPY --from=stagex/core-other /usr/lib/libx.so.1 /lib/",
+		layers: 1,
+		want:   want{files: map[string]string{"lib/libx.so.1": "lib\n"}, absent: []string{"lib/libx.so"}},
 	}, {
-		name: "a file reached through a linked directory",
-		cf:   "COPY --from=stagex/core-other /lib64/libx.so /l/",
-		want: want{files: map[string]string{"l/libx.so": "lib\n"}},
+		name:   "a file reached through a linked directory",
+		cf:     "COPY --from=stagex/core-other /lib64/libx.so /l/",
+		layers: 1,
+		want:   want{files: map[string]string{"l/libx.so": "lib\n"}},
 	}, {
-		name: "a symbolic link inside a copied directory stays a link",
-		cf:   "COPY --from=stagex/core-other /usr/lib /ul/",
-		want: want{links: map[string]string{"ul/libx.so.1": "libx.so"}, files: map[string]string{"ul/libx.so": "lib\n"}},
+		name:   "a symbolic link inside a copied directory stays a link",
+		cf:     "COPY --from=stagex/core-other /usr/lib /ul/",
+		layers: 1,
+		want:   want{links: map[string]string{"ul/libx.so.1": "libx.so"}, files: map[string]string{"ul/libx.so": "lib\n"}},
 	}, {
-		name: "directory contents",
-		cf:   "COPY --from=stagex/core-other /usr /u",
-		want: want{files: map[string]string{"u/lib/libx.so": "lib\n", "u/share/doc/r": "readme\n"}, absent: []string{"u/usr"}},
+		name:   "directory contents",
+		cf:     "COPY --from=stagex/core-other /usr /u",
+		layers: 1,
+		want:   want{files: map[string]string{"u/lib/libx.so": "lib\n", "u/share/doc/r": "readme\n"}, absent: []string{"u/usr"}},
 	}, {
-		name: "whole image",
-		cf:   "COPY --from=stagex/core-other . /",
-		want: want{files: map[string]string{"opt/t/a": "a\n", "usr/share/doc/r": "readme\n"}},
+		name:   "whole image",
+		cf:     "COPY --from=stagex/core-other . /",
+		layers: 1,
+		want:   want{files: map[string]string{"opt/t/a": "a\n", "usr/share/doc/r": "readme\n"}},
 	}, {
-		name: "glob",
-		cf:   "COPY --from=stagex/core-other /usr/lib/libx.* /g/",
-		want: want{files: map[string]string{"g/libx.so": "lib\n"}, links: map[string]string{"g/libx.so.1": "libx.so"}},
+		name:   "glob",
+		cf:     "COPY --from=stagex/core-other /usr/lib/libx.* /g/",
+		layers: 1,
+		want:   want{files: map[string]string{"g/libx.so": "lib\n"}, links: map[string]string{"g/libx.so.1": "libx.so"}},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", images: images, base: lightBase(t)}.mustBuild(t)
+			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", images: images, base: lightBase(t), layers: tt.layers}.mustBuild(t)
 			tt.want.check(t, b)
 		})
 	}
@@ -315,7 +350,8 @@ LABEL org.example.l=v
 ENTRYPOINT ["/bin/probe"]
 CMD ["true"]
 `
-	b := stageTest{containerfile: cf, args: map[string]string{"VERSION": "1.2.3"}, base: lightBase(t)}.mustBuild(t)
+	// WORKDIR /srv and WORKDIR app add a layer each.
+	b := stageTest{containerfile: cf, args: map[string]string{"VERSION": "1.2.3"}, base: lightBase(t), imageName: "core-test", layers: 2}.mustBuild(t)
 	c, err := ociimage.BaseConfig(b.opts.Out)
 	if err != nil {
 		t.Fatal(err)
@@ -344,16 +380,50 @@ CMD ["true"]
 			t.Errorf("%s = %q, want %q", ck.what, ck.got, ck.want)
 		}
 	}
-	img, err := ociimage.ReadImage(b.opts.Out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := m.Annotations[ociimage.AnnotationVersion]; v != "1.2.3" {
-		t.Errorf("version annotation %q, want 1.2.3 (from the VERSION build argument)", v)
+	// StageX's exporter annotations, and only those: with ImageName set,
+	// the version is the VERSION build argument, else "latest"; without
+	// it the manifest has none.
+	for _, tt := range []struct {
+		name string
+		b    built
+		want map[string]string
+	}{{
+		name: "ImageName and VERSION",
+		b:    b,
+		want: map[string]string{
+			ociimage.AnnotationSource:  "stagex/core-test",
+			ociimage.AnnotationVersion: "1.2.3",
+			ociimage.AnnotationCreated: "1970-01-01T00:00:01Z",
+		},
+	}, {
+		name: "ImageName without VERSION",
+		b:    stageTest{containerfile: cf, base: lightBase(t), imageName: "core-test", layers: 2}.mustBuild(t),
+		want: map[string]string{
+			ociimage.AnnotationSource:  "stagex/core-test",
+			ociimage.AnnotationVersion: "latest",
+			ociimage.AnnotationCreated: "1970-01-01T00:00:01Z",
+		},
+	}, {
+		name: "VERSION without ImageName",
+		b:    stageTest{containerfile: cf, args: map[string]string{"VERSION": "1.2.3"}, base: lightBase(t), layers: 2}.mustBuild(t),
+		want: nil,
+	}} {
+		img, err := ociimage.ReadImage(tt.b.opts.Out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Annotations) != 0 || len(tt.want) != 0 {
+			if !reflect.DeepEqual(m.Annotations, tt.want) {
+				t.Errorf("%s: manifest annotations %q, want %q", tt.name, m.Annotations, tt.want)
+			}
+		}
+		if _, ok := m.Annotations["org.opencontainers.image.title"]; ok {
+			t.Errorf("%s: manifest has a title annotation", tt.name)
+		}
 	}
 	// WORKDIR made the directories.
 	want{dirs: []string{"srv", "srv/app"}}.check(t, b)
@@ -363,46 +433,56 @@ func TestRunChangesBecomeTheLayer(t *testing.T) {
 	requireSandbox(t)
 	for _, tt := range []struct {
 		name, cf string
+		layers   int // one per RUN, COPY, ADD and WORKDIR other than /
 		want     want
 	}{{
-		name: "exec form writes a file",
-		cf:   `RUN ["/bin/probe", "write", "w", "/new.txt", "made"]`,
-		want: want{files: map[string]string{"new.txt": "made", "results/w": "ok"}, owners: map[string][2]int{"new.txt": {0, 0}}},
+		name:   "exec form writes a file",
+		cf:     `RUN ["/bin/probe", "write", "w", "/new.txt", "made"]`,
+		layers: 1,
+		want:   want{files: map[string]string{"new.txt": "made", "results/w": "ok"}, owners: map[string][2]int{"new.txt": {0, 0}}},
 	}, {
-		name: "shell form",
-		cf:   `RUN probe write w /new.txt made`,
-		want: want{files: map[string]string{"new.txt": "made"}},
+		name:   "shell form",
+		cf:     `RUN probe write w /new.txt made`,
+		layers: 1,
+		want:   want{files: map[string]string{"new.txt": "made"}},
 	}, {
-		name: "heredoc",
-		cf:   "RUN <<EOF\nset -eu\nprobe write w1 /one one\nprobe write w2 /two two\nEOF",
-		want: want{files: map[string]string{"one": "one", "two": "two"}},
+		name:   "heredoc",
+		cf:     "RUN <<EOF\nset -eu\nprobe write w1 /one one\nprobe write w2 /two two\nEOF",
+		layers: 1,
+		want:   want{files: map[string]string{"one": "one", "two": "two"}},
 	}, {
-		name: "heredoc with a shebang runs the script itself",
-		cf:   "RUN <<EOF\n#!/bin/sh\nprobe write w /sb shebang\nEOF",
-		want: want{files: map[string]string{"sb": "shebang"}, absent: []string{".stagex-run-1", ".stagex-run-1/script"}},
+		name:   "heredoc with a shebang runs the script itself",
+		cf:     "RUN <<EOF\n#!/bin/sh\nprobe write w /sb shebang\nEOF",
+		layers: 1,
+		want:   want{files: map[string]string{"sb": "shebang"}, absent: []string{".stagex-run-1", ".stagex-run-1/script"}},
 	}, {
-		name: "deleting a base file leaves a whiteout",
-		cf:   `RUN ["/bin/probe", "rm", "r", "/base/gone.txt"]`,
-		want: want{files: map[string]string{"base/.wh.gone.txt": ""}, absent: []string{"base/keep.txt", "base/gone.txt"}},
+		name:   "deleting a base file leaves a whiteout",
+		cf:     `RUN ["/bin/probe", "rm", "r", "/base/gone.txt"]`,
+		layers: 1,
+		want:   want{files: map[string]string{"base/.wh.gone.txt": ""}, absent: []string{"base/keep.txt", "base/gone.txt"}},
 	}, {
-		name: "deleting a base directory leaves one whiteout",
-		cf:   `RUN ["/bin/probe", "rm", "r", "/base/dir"]`,
-		want: want{files: map[string]string{"base/.wh.dir": ""}, absent: []string{"base/dir", "base/dir/inner", "base/dir/.wh.inner"}},
+		name:   "deleting a base directory leaves one whiteout",
+		cf:     `RUN ["/bin/probe", "rm", "r", "/base/dir"]`,
+		layers: 1,
+		want:   want{files: map[string]string{"base/.wh.dir": ""}, absent: []string{"base/dir", "base/dir/inner", "base/dir/.wh.inner"}},
 	}, {
-		name: "WORKDIR is the working directory and exists",
-		cf:   "WORKDIR /work/here\nRUN [\"/bin/probe\", \"info\", \"i\"]",
-		want: want{files: map[string]string{"results/i": "host=stagex cwd=/work/here uid=0"}},
+		name:   "WORKDIR is the working directory and exists",
+		cf:     "WORKDIR /work/here\nRUN [\"/bin/probe\", \"info\", \"i\"]",
+		layers: 2,
+		want:   want{files: map[string]string{"results/i": "host=stagex cwd=/work/here uid=0"}},
 	}, {
-		name: "a file made and deleted in one build leaves nothing",
-		cf:   "RUN probe write w /tmpfile x\nRUN probe rm r /tmpfile",
-		want: want{absent: []string{"tmpfile", ".wh.tmpfile"}},
+		name:   "a file made and deleted in one build leaves nothing",
+		cf:     "RUN probe write w /tmpfile x\nRUN probe rm r /tmpfile",
+		layers: 2,
+		want:   want{absent: []string{"tmpfile", ".wh.tmpfile"}},
 	}, {
-		name: "a base file rewritten",
-		cf:   "RUN probe write w /base/keep.txt changed",
-		want: want{files: map[string]string{"base/keep.txt": "changed"}, absent: []string{"base/gone.txt"}},
+		name:   "a base file rewritten",
+		cf:     "RUN probe write w /base/keep.txt changed",
+		layers: 1,
+		want:   want{files: map[string]string{"base/keep.txt": "changed"}, absent: []string{"base/gone.txt"}},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n"}.mustBuild(t)
+			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", layers: tt.layers}.mustBuild(t)
 			tt.want.check(t, b)
 		})
 	}
@@ -431,7 +511,7 @@ func TestRunEnvironment(t *testing.T) {
 	t.Setenv("STAGEX_HOST_ONLY", "leak")
 	t.Setenv("SOURCE_DATE_EPOCH", "999")
 	cf := "FROM stagex/core-base AS test\nARG A=from-arg\nENV B=from-env TZ=Europe/Paris\nRUN [\"/bin/probe\", \"env\", \"e\"]\n"
-	b := stageTest{containerfile: cf}.mustBuild(t)
+	b := stageTest{containerfile: cf, layers: 1}.mustBuild(t)
 	got := strings.Split(b.result(t, "e"), "\n")
 	want := []string{"A=from-arg", "B=from-env", "LANG=C.UTF-8", "LC_ALL=C", "PATH=/bin", "SOURCE_DATE_EPOCH=1", "TZ=UTC"}
 	if !reflect.DeepEqual(got, want) {
@@ -446,14 +526,152 @@ func TestDeterministic(t *testing.T) {
 	requireSandbox(t)
 	cf := "FROM stagex/core-base AS test\nWORKDIR /w/d\nCOPY a.txt dir /c/\nADD arch.tar.gz /x/\nRUN probe write w /r.txt x\n"
 	ctx := copyContext(t)
-	first := stageTest{containerfile: cf, context: ctx}.mustBuild(t)
+	// WORKDIR, COPY, ADD and RUN: a layer each.
+	first := stageTest{containerfile: cf, context: ctx, layers: 4}.mustBuild(t)
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)
 	t.Setenv("TZ", "Asia/Tokyo")
 	t.Setenv("LC_ALL", "de_DE.UTF-8")
-	second := stageTest{containerfile: cf, context: ctx, ctxTime: time.Date(2020, 2, 2, 0, 0, 0, 0, time.UTC)}.mustBuild(t)
+	second := stageTest{containerfile: cf, context: ctx, ctxTime: time.Date(2020, 2, 2, 0, 0, 0, 0, time.UTC), layers: 4}.mustBuild(t)
 	if a, b := first.digest(t), second.digest(t); a != b {
 		t.Errorf("two builds of one stage: %s and %s", a, b)
 		want{modes: map[string]os.FileMode{"w": 0o755, "w/d": 0o755, "c": 0o755}}.check(t, second)
+		diffStageLayers(t, first, second)
 	}
+}
+
+func headerText(e layerEntry) string {
+	h := e.hdr
+	return fmt.Sprintf("type %q mode %04o owner %d:%d mtime %d link %q %d bytes", h.Typeflag, h.Mode, h.Uid, h.Gid, h.ModTime.Unix(), h.Linkname, len(e.data))
+}
+
+// diffStageLayers reports how the stage layers of two builds of one stage
+// differ, entry by entry.
+func diffStageLayers(t *testing.T, x, y built) {
+	t.Helper()
+	xl, yl := x.stageContents(t), y.stageContents(t)
+	for i := range xl {
+		for p, e := range xl[i] {
+			f, ok := yl[i][p]
+			switch {
+			case !ok:
+				t.Errorf("stage layer %d: %s only in the first build", i, p)
+			case e.hdr.Typeflag != f.hdr.Typeflag || e.hdr.Mode != f.hdr.Mode || e.hdr.Uid != f.hdr.Uid || e.hdr.Gid != f.hdr.Gid ||
+				!e.hdr.ModTime.Equal(f.hdr.ModTime) || e.hdr.Linkname != f.hdr.Linkname || e.data != f.data:
+				t.Errorf("stage layer %d: %s: %s, then %s", i, p, headerText(e), headerText(f))
+			}
+		}
+		for p := range yl[i] {
+			if _, ok := xl[i][p]; !ok {
+				t.Errorf("stage layer %d: %s only in the second build", i, p)
+			}
+		}
+	}
+}
+
+// TestOneLayerPerInstruction checks the image's layers and history
+// against BuildKit's: one layer per RUN, COPY, ADD and WORKDIR other than
+// /, in order after the base's, even for a step that changed nothing (an
+// empty layer); one history entry per instruction, after the base's, with
+// the created_by text BuildKit's Dockerfile frontend gives and
+// empty_layer for those that add no layer.
+func TestOneLayerPerInstruction(t *testing.T) {
+	requireSandbox(t)
+	_, sharedLayers := sharedBase(t)
+	baseHistory := []ociimage.History{{Created: ociimage.CreatedText, CreatedBy: "COPY / / # base", Comment: ociimage.HistoryComment}}
+	base := writeLayout(t, t.TempDir(), sharedLayers, ociimage.Config{Env: []string{"PATH=/bin"}, History: baseHistory})
+	type entry struct {
+		createdBy  string
+		emptyLayer bool
+	}
+	for _, tt := range []struct {
+		name   string
+		cf     string
+		layers [][]string // the entries of each new layer, in order
+		// history is the stage's entries, after the base's.
+		history []entry
+	}{{
+		name: "WORKDIR, COPY, ENV, a RUN that writes and one that changes nothing",
+		cf:   "WORKDIR /w\nCOPY a.txt /c/\nENV X=1\nRUN [\"/bin/probe\", \"write\", \"w\", \"/f\", \"x\"]\nRUN probe true",
+		layers: [][]string{
+			{"w"},
+			{"c", "c/a.txt"},
+			// The first RUN leaves the mount points runc makes, as
+			// in BuildKit's layers.
+			{"dev", "f", "proc", "results", "results/w", "sys"},
+			{}, // RUN probe true changed nothing
+		},
+		history: []entry{
+			{"WORKDIR /w", false},
+			{"COPY a.txt /c/ # buildkit", false},
+			{"ENV X=1", true},
+			{"RUN /bin/probe write w /f x # buildkit", false},
+			{"RUN /bin/sh -c probe true # buildkit", false},
+		},
+	}, {
+		name: "configuration steps and WORKDIR / add no layer; WORKDIR of an existing directory an empty one",
+		cf:   "ARG V=1\nWORKDIR /\nUSER 1000\nLABEL l=v\nWORKDIR /base\nCMD [\"true\"]\nADD a.txt /a/",
+		layers: [][]string{
+			{}, // WORKDIR /base: the directory is the base's
+			{"a", "a/a.txt"},
+		},
+		history: []entry{
+			{"ARG V=1", true},
+			{"WORKDIR /", true},
+			{"USER 1000", true},
+			{"LABEL l=v", true},
+			{"WORKDIR /base", false},
+			{`CMD ["true"]`, true},
+			{"ADD a.txt /a/ # buildkit", false},
+		},
+	}, {
+		name: "a RUN records the ARGs in scope; COPY its flags and heredocs",
+		cf:   "ARG V=1\nRUN probe write w /g $V\nCOPY --chown=7 --chmod=0600 <<EOF /h\nh\nEOF\nRUN [\"/bin/probe\", \"rm\", \"r\", \"/g\"]",
+		layers: [][]string{
+			{"dev", "g", "proc", "results", "results/w", "sys"},
+			{"h"},
+			{".wh.g", "results", "results/r"},
+		},
+		history: []entry{
+			{"ARG V=1", true},
+			{"RUN |1 V=1 /bin/sh -c probe write w /g $V # buildkit", false},
+			{"COPY --chown=7 --chmod=0600 <<EOF /h # buildkit", false},
+			{"RUN |1 V=1 /bin/probe rm r /g # buildkit", false},
+		},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := stageTest{
+				containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n",
+				context:       tree{"a.txt": {data: "A\n", mode: 0o644}},
+				base:          base,
+				layers:        len(tt.layers),
+			}.mustBuild(t)
+			for i, l := range b.stageContents(t) {
+				got := names(l)
+				if !slices.Equal(got, tt.layers[i]) {
+					t.Errorf("stage layer %d holds %q, want %q", i, got, tt.layers[i])
+				}
+			}
+			c, err := ociimage.BaseConfig(b.opts.Out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []ociimage.History
+			want = append(want, baseHistory...)
+			for _, e := range tt.history {
+				want = append(want, ociimage.History{Created: ociimage.CreatedText, CreatedBy: e.createdBy, Comment: ociimage.HistoryComment, EmptyLayer: e.emptyLayer})
+			}
+			if !reflect.DeepEqual(c.History, want) {
+				t.Errorf("history:\n%s\nwant:\n%s", historyText(c.History), historyText(want))
+			}
+		})
+	}
+}
+
+func historyText(h []ociimage.History) string {
+	var b strings.Builder
+	for _, e := range h {
+		fmt.Fprintf(&b, "\t%+v\n", e)
+	}
+	return b.String()
 }
