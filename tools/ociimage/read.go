@@ -38,24 +38,31 @@ func TopDescriptor(dir string) (v1.Descriptor, error) {
 	return im.Manifests[0], nil
 }
 
+// topIndex returns the descriptor index.json lists and, when it is an
+// image index, the index itself (nil otherwise).
+func topIndex(dir string) (v1.Descriptor, *v1.IndexManifest, error) {
+	desc, err := TopDescriptor(dir)
+	if err != nil || !desc.MediaType.IsIndex() {
+		return desc, nil, err
+	}
+	raw, err := ReadBlob(BlobPath(dir, desc.Digest), desc.Digest, desc.Size)
+	if err != nil {
+		return v1.Descriptor{}, nil, err
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return v1.Descriptor{}, nil, fmt.Errorf("%s: image index %s: %w", dir, desc.Digest, err)
+	}
+	return desc, im, nil
+}
+
 // ManifestDescriptor returns the descriptor of the image manifest of the
 // layout at dir: the one index.json lists or, when that is an image index
 // (as BuildKit writes even for one platform), the index's first manifest.
 func ManifestDescriptor(dir string) (v1.Descriptor, error) {
-	desc, err := TopDescriptor(dir)
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	if desc.MediaType != types.OCIImageIndex && desc.MediaType != types.DockerManifestList {
-		return desc, nil
-	}
-	raw, err := ReadBlob(BlobPath(dir, desc.Digest), desc.Digest, desc.Size)
-	if err != nil {
-		return v1.Descriptor{}, err
-	}
-	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-	if err != nil {
-		return v1.Descriptor{}, fmt.Errorf("%s: image index %s: %w", dir, desc.Digest, err)
+	desc, im, err := topIndex(dir)
+	if err != nil || im == nil {
+		return desc, err
 	}
 	if len(im.Manifests) == 0 {
 		return v1.Descriptor{}, fmt.Errorf("%s: image index %s lists no manifests", dir, desc.Digest)
@@ -66,20 +73,9 @@ func ManifestDescriptor(dir string) (v1.Descriptor, error) {
 // manifestCount returns how many image manifests the layout at dir holds:
 // 1 for an image, or the length of its image index.
 func manifestCount(dir string) (int, error) {
-	desc, err := TopDescriptor(dir)
-	if err != nil {
-		return 0, err
-	}
-	if !desc.MediaType.IsIndex() {
-		return 1, nil
-	}
-	raw, err := ReadBlob(BlobPath(dir, desc.Digest), desc.Digest, desc.Size)
-	if err != nil {
-		return 0, err
-	}
-	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-	if err != nil {
-		return 0, fmt.Errorf("%s: image index %s: %w", dir, desc.Digest, err)
+	desc, im, err := topIndex(dir)
+	if err != nil || im == nil {
+		return 1, err
 	}
 	for _, m := range im.Manifests {
 		if !m.MediaType.IsImage() {
@@ -210,24 +206,11 @@ func BaseLayers(dir string) ([]Layer, error) {
 // configDoc is the part of an image config that a child image inherits,
 // read with history entries kept as written.
 type configDoc struct {
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-	Variant      string `json:"variant"`
-	Config       struct {
-		User         string              `json:"User"`
-		ExposedPorts map[string]struct{} `json:"ExposedPorts"`
-		Env          []string            `json:"Env"`
-		Entrypoint   []string            `json:"Entrypoint"`
-		Cmd          []string            `json:"Cmd"`
-		Volumes      map[string]struct{} `json:"Volumes"`
-		WorkingDir   string              `json:"WorkingDir"`
-		Labels       map[string]string   `json:"Labels"`
-		StopSignal   string              `json:"StopSignal"`
-		ArgsEscaped  bool                `json:"ArgsEscaped"`
-		OnBuild      []string            `json:"OnBuild"`
-		Shell        []string            `json:"Shell"`
-	} `json:"config"`
-	History []History `json:"history"`
+	Architecture string    `json:"architecture"`
+	OS           string    `json:"os"`
+	Variant      string    `json:"variant"`
+	Config       runConfig `json:"config"`
+	History      []History `json:"history"`
 }
 
 func keys(m map[string]struct{}) []string {
