@@ -43,7 +43,9 @@ const (
 	// SOURCE_DATE_EPOCH; its value is the epoch in seconds.
 	AnnotationRewritten = "buildkit/rewritten-timestamp"
 	annotationImageName = "io.containerd.image.name"
-	annotationRefName   = "org.opencontainers.image.ref.name"
+	// The name BuildKit's exporter gives name=<stage>-<name>.
+	imageNamePrefix, imageNameSuffix = "docker.io/library/", ":latest"
+	annotationRefName                = "org.opencontainers.image.ref.name"
 )
 
 // Created is the creation time of every image and history entry:
@@ -313,7 +315,7 @@ func writeIndexFiles(tmp string, blobs []blob, manifests []descriptor, name stri
 		Annotations: map[string]string{AnnotationCreated: CreatedText},
 	}
 	if name != "" {
-		top.Annotations[annotationImageName] = "docker.io/library/" + name + ":latest"
+		top.Annotations[annotationImageName] = imageNamePrefix + name + imageNameSuffix
 		top.Annotations[annotationRefName] = "latest"
 	}
 	rawTop, err := json.Marshal(indexDoc{SchemaVersion: 2, MediaType: string(types.OCIImageIndex), Manifests: []descriptor{top}})

@@ -1106,3 +1106,29 @@ func TestSkopeo(t *testing.T) {
 		t.Errorf("copied index %+v lacks %s first (index %s)", im.Manifests, imgDigest, idxDigest)
 	}
 }
+
+func TestLayoutName(t *testing.T) {
+	dir := t.TempDir()
+	l := makeLayer(t, dir, "l.tar.gz", map[string]string{"a": "a"})
+	for _, name := range []string{"core-box", ""} {
+		out := filepath.Join(dir, "named-"+name+".oci")
+		if _, err := WriteImage(out, Image{Layers: []Layer{l}, Config: Config{OS: "linux", Architecture: "amd64"}, Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LayoutName(out)
+		if err != nil || got != name {
+			t.Errorf("LayoutName of a layout named %q = %q, %v", name, got, err)
+		}
+	}
+	bad := filepath.Join(dir, "bad.oci")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:` + strings.Repeat("0", 64) + `","size":1,"annotations":{"io.containerd.image.name":"quay.io/x:1"}}]}`
+	if err := os.WriteFile(filepath.Join(bad, "index.json"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LayoutName(bad); err == nil || !strings.Contains(err.Error(), "quay.io/x:1") {
+		t.Errorf("LayoutName of a foreign name: %v, want an error naming it", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
@@ -54,6 +55,21 @@ func topIndex(dir string) (v1.Descriptor, *v1.IndexManifest, error) {
 		return v1.Descriptor{}, nil, fmt.Errorf("%s: image index %s: %w", dir, desc.Digest, err)
 	}
 	return desc, im, nil
+}
+
+// LayoutName returns the image name index.json gives the layout at dir
+// (Image.Name), or "" when it names none.
+func LayoutName(dir string) (string, error) {
+	desc, err := TopDescriptor(dir)
+	if err != nil {
+		return "", err
+	}
+	ref := desc.Annotations[annotationImageName]
+	name := strings.TrimSuffix(strings.TrimPrefix(ref, imageNamePrefix), imageNameSuffix)
+	if ref != "" && imageNamePrefix+name+imageNameSuffix != ref {
+		return "", fmt.Errorf("%s: index.json names %q, not %s<name>%s", dir, ref, imageNamePrefix, imageNameSuffix)
+	}
+	return name, nil
 }
 
 // ManifestDescriptor returns the descriptor of the image manifest of the

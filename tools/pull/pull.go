@@ -37,6 +37,10 @@ type Options struct {
 	// "os/architecture/variant", e.g. "linux/amd64". Empty accepts an index
 	// only when it lists a single image.
 	Platform string
+	// Name is the image's name for index.json, <stage>-<name>, as a build
+	// of it gives it (see ociimage.Image.Name); a registry does not know
+	// it. Empty names none.
+	Name string
 }
 
 // Result says what was written.
@@ -64,7 +68,7 @@ func Pull(ctx context.Context, ref, dir string, opts Options) (*Result, error) {
 	ctx, cancel := opts.Deadline(ctx)
 	defer cancel()
 	src := &remoteSource{client: client, repo: repo, opts: opts.Options}
-	res, err := write(ctx, src, h, opts.Platform, dir)
+	res, err := write(ctx, src, h, opts.Platform, opts.Name, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func Assemble(blobDir, digest, platform, dir string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return write(context.Background(), localSource(blobDir), h, platform, dir)
+	return write(context.Background(), localSource(blobDir), h, platform, "", dir)
 }
 
 // source gives manifests and blobs, each checked against its digest.
@@ -92,7 +96,7 @@ type source interface {
 }
 
 // write resolves h to one image and writes the layout.
-func write(ctx context.Context, src source, h v1.Hash, platform, dir string) (*Result, error) {
+func write(ctx context.Context, src source, h v1.Hash, platform, name, dir string) (*Result, error) {
 	if err := checkTarget(dir); err != nil {
 		return nil, err
 	}
@@ -128,7 +132,7 @@ func write(ctx context.Context, src source, h v1.Hash, platform, dir string) (*R
 	}
 	src.begin(total)
 	fetch := func(desc v1.Descriptor, path string) error { return src.blob(ctx, desc, path) }
-	if _, err := ociimage.WriteFetchedImage(dir, "", raw, fetch); err != nil {
+	if _, err := ociimage.WriteFetchedImage(dir, name, raw, fetch); err != nil {
 		return nil, err
 	}
 	return res, nil

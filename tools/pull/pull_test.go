@@ -74,8 +74,13 @@ func TestRoundTrip(t *testing.T) {
 			if digest != want {
 				t.Errorf("pushed digest %s, layout digest %s", digest, want)
 			}
+			// A registry does not know the name a build gave the image.
+			imageName, err := ociimage.LayoutName(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
 			out := filepath.Join(t.TempDir(), "pulled.oci")
-			res, err := Pull(context.Background(), repo+"@"+digest, out, Options{Options: netOpts()})
+			res, err := Pull(context.Background(), repo+"@"+digest, out, Options{Options: netOpts(), Name: imageName})
 			if err != nil {
 				t.Fatalf("Pull: %v", err)
 			}
