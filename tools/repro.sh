@@ -43,6 +43,8 @@ usage() {
 }
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+# shellcheck source=tools/lib/checkout.sh
+. "$root/tools/lib/checkout.sh"
 work="$(dirname "$root")/stagex-repro"
 keep=0
 jobs=$(nproc)
@@ -93,19 +95,6 @@ report="$work/report.txt"
 : >"$report"
 say() { echo "$*" | tee -a "$report"; }
 
-# copy_tree DEST UMASK: the working tree as a fresh checkout made under
-# UMASK would be (modes from the umask, not from the source tree).
-copy_tree() {
-  local dest=$1 mask=$2
-  mkdir -p "$dest"
-  (cd "$root" && git ls-files -z -co --exclude-standard) |
-    tar -C "$root" --null --ignore-failed-read -T - -cf - 2>/dev/null |
-    (umask "$mask" && tar -C "$dest" --no-same-permissions --no-same-owner -xf -)
-  if [ -f "$root/.bazelrc.offline" ]; then
-    cp "$root/.bazelrc.offline" "$dest/"
-  fi
-}
-
 # build NAME TREE UMASK LANG LC_ALL TZ BAZEL_FLAGS...: a cold `bazel test`
 # of the targets in its own output base; writes DIR/NAME.log,
 # DIR/NAME.digests and DIR/NAME.files. The digest tests compare with the
@@ -135,35 +124,28 @@ build() {
       say "build $name failed; see $work/$name.log"
       exit 1 ;;
   esac
-  # Images of every configuration (a stage pinned to another platform
-  # builds in a configuration of its own), paths relative to bazel-out.
   local out
   out=$(cd "$tree" && bazel --output_base="$ob" info output_path 2>/dev/null)
-  (cd "$out" && find . -path './*/bin/*' -name '*.digest' -type f | LC_ALL=C sort | while read -r f; do
-    [ -d "${f%.digest}.oci" ] && echo "${f#./} $(cat "$f")"
-  done) >"$work/$name.digests"
-  (cd "$out" && find . -path './*/bin/*.oci/*' -type f -print0 | xargs -0 -r sha256sum | LC_ALL=C sort -k2) >"$work/$name.files"
+  image_digests "$out" >"$work/$name.digests"
+  layout_files "$out" >"$work/$name.files"
 }
 
 # cache_stats NAME: per mnemonic, spawns and disk cache hits, from the
 # execution log of build NAME.
 cache_stats() {
-  local log="$work/$1.exec.json"
   if ! command -v jq >/dev/null; then
     echo "(jq is not installed: no per-mnemonic figures)"
     return
   fi
-  jq -r '[.mnemonic, (.cacheHit // false)] | @tsv' "$log" |
-    awk -F'\t' '{n[$1]++; if ($2 == "true") h[$1]++} END {for (m in n) printf "  %-22s %4d spawns, %4d disk cache hits (%.0f%%)\n", m, n[m], h[m], 100 * h[m] / n[m]}' |
-    LC_ALL=C sort
+  spawn_stats "$work/$1.exec.json"
 }
 
 say "repro: checkout $root, targets ${targets[*]}, work $work"
 say "repro: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD || echo ' + uncommitted changes')"
 
-copy_tree "$work/a/stagex" 022
-copy_tree "$work/b/some/deeper/path/checkout" 077
-copy_tree "$work/c/elsewhere/x" 022
+copy_tree "$root" "$work/a/stagex" 022
+copy_tree "$root" "$work/b/some/deeper/path/checkout" 077
+copy_tree "$root" "$work/c/elsewhere/x" 022
 
 build a "$work/a/stagex" 022 C.UTF-8 C UTC \
   --jobs="$jobs" --disk_cache="$work/disk-cache" --execution_log_json_file="$work/a.exec.json"
@@ -217,7 +199,7 @@ if [ $((total - internal)) -gt 0 ]; then
   say "build C: $hits of $((total - internal)) non-internal processes were disk cache hits ($((100 * hits / (total - internal)))%)"
 fi
 if command -v jq >/dev/null; then
-  miss=$(jq -r 'select(.mnemonic == "StagexStage" and (.cacheHit // false) == false) | .targetLabel // "?"' "$work/c.exec.json")
+  miss=$(spawn_misses "$work/c.exec.json" | awk '$1 == "StagexStage" { print $2 }')
   if [ -n "$miss" ]; then
     say "StagexStage actions C ran instead of taking from the cache:"
     echo "$miss" | sed 's/^/  /' | tee -a "$report"
