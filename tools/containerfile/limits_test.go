@@ -143,3 +143,32 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestParsedSizeLimit: every RUN records the ARGs in scope in its history,
+// so a large ARG repeated by many RUNs would yield gigabytes; parsing stops
+// at the RUN that crosses MaxParsedSize.
+func TestParsedSizeLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("FROM scratch\nARG V=" + continued(strings.Repeat("v", 1<<20-100)) + "\n")
+	first := 1 + strings.Count(b.String(), "\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, "RUN true %d\n", i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Parse("pkg/Containerfile", []byte(b.String()), Options{})
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 512<<20 {
+		t.Errorf("parsing allocated %d MiB; expected at most 512", alloc>>20)
+	}
+	_, line, _ := diag.At(err)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprint(MaxParsedSize)) {
+		t.Fatalf("error %.300v; expected one about MaxParsedSize", err)
+	}
+	// Each RUN yields a little over 1 MiB (and the ARG a few): the limit
+	// falls within the first 64, not much earlier.
+	if n := line - first + 1; n < MaxParsedSize>>20*3/4 || n > MaxParsedSize>>20 {
+		t.Errorf("error at RUN number %d (line %d); expected one of the first %d, past %d", n, line, MaxParsedSize>>20, MaxParsedSize>>20*3/4)
+	}
+}
