@@ -260,6 +260,7 @@ type Step struct {
 	// Env is the environment in effect for the step (base image
 	// environment, ENV values, and the values of ARGs in scope), sorted,
 	// as KEY=value; for an ENV or ARG step, the environment after it.
+	// Steps with the same environment share one slice: do not modify it.
 	Env []string
 	// Workdir is the absolute working directory in effect; for a WORKDIR
 	// step, the new directory.

@@ -52,10 +52,38 @@ type scope struct {
 	// runArgs are the ARGs the stage declared so far, and those of the
 	// stage it is based on, in order (BuildKit's record for RUN).
 	runArgs []KeyValue
+	// envList is env.sorted(), shared by every step until env changes
+	// (envFresh false), rather than copied per step.
+	envList  []string
+	envFresh bool
+}
+
+// setVar sets a variable of the environment.
+func (s *scope) setVar(k, v string) {
+	s.env[k] = v
+	s.envFresh = false
+}
+
+// unsetVar removes a variable from the environment.
+func (s *scope) unsetVar(k string) {
+	delete(s.env, k)
+	s.envFresh = false
+}
+
+// sortedEnv returns the environment as sorted KEY=value strings, the same
+// slice for every step until it changes (callers must not modify it), and
+// the number of bytes newly built for it.
+func (s *scope) sortedEnv() ([]string, int) {
+	if s.envFresh {
+		return s.envList, 0
+	}
+	s.envList, s.envFresh = s.env.sorted(), true
+	return s.envList, s.env.size() + 16*len(s.envList)
 }
 
 func (s *scope) clone() *scope {
-	out := &scope{env: envMap{}, args: map[string]bool{}, global: s.global, cfg: s.cfg.clone(), runArgs: append([]KeyValue(nil), s.runArgs...)}
+	out := &scope{env: envMap{}, args: map[string]bool{}, global: s.global, cfg: s.cfg.clone(), runArgs: append([]KeyValue(nil), s.runArgs...),
+		envList: s.envList, envFresh: s.envFresh}
 	for k, v := range s.env {
 		out.env[k] = v
 	}
@@ -68,7 +96,7 @@ func (s *scope) clone() *scope {
 // setImageEnv records an ENV value both in the environment and in the
 // image configuration, replacing an earlier value in place.
 func (s *scope) setImageEnv(k, v string) {
-	s.env[k] = v
+	s.setVar(k, v)
 	s.cfg.Env = setEnvList(s.cfg.Env, k, v)
 }
 
@@ -115,6 +143,9 @@ func newExpander(escape rune) *expander {
 // word expands one instruction argument (quotes removed, as BuildKit does
 // for COPY, ENV, WORKDIR and the like).
 func (x *expander) word(w string, sc *scope) (string, error) {
+	if err := checkWord(w, sc.env, x.escape); err != nil {
+		return "", fmt.Errorf("expanding %s: %v", abbrev(w), err)
+	}
 	res, err := x.lex.ProcessWordWithMatches(w, sc.env)
 	if err != nil {
 		return "", fmt.Errorf("expanding %q: %v", w, err)
@@ -127,6 +158,9 @@ func (x *expander) word(w string, sc *scope) (string, error) {
 
 // words expands and splits an argument (EXPOSE).
 func (x *expander) words(w string, sc *scope) ([]string, error) {
+	if err := checkWord(w, sc.env, x.escape); err != nil {
+		return nil, fmt.Errorf("expanding %s: %v", abbrev(w), err)
+	}
 	res, err := x.lex.ProcessWordWithMatches(w, sc.env)
 	if err != nil {
 		return nil, fmt.Errorf("expanding %q: %v", w, err)
@@ -139,6 +173,9 @@ func (x *expander) words(w string, sc *scope) ([]string, error) {
 
 // document expands a COPY or ADD heredoc body, keeping quotes.
 func (x *expander) document(doc string, sc *scope) (string, error) {
+	if err := checkWord(doc, sc.env, '\\'); err != nil {
+		return "", fmt.Errorf("expanding heredoc: %v", err)
+	}
 	res, err := x.raw.ProcessWordWithMatches(doc, sc.env)
 	if err != nil {
 		return "", fmt.Errorf("expanding heredoc: %v", err)
@@ -148,6 +185,14 @@ func (x *expander) document(doc string, sc *scope) (string, error) {
 		return "", err
 	}
 	return res.Result, nil
+}
+
+// abbrev quotes w for an error message, cut to its first 60 bytes.
+func abbrev(w string) string {
+	if len(w) > 60 {
+		return fmt.Sprintf("%q...", w[:60])
+	}
+	return fmt.Sprintf("%q", w)
 }
 
 // checkUndefined rejects a variable that expansion looked up without

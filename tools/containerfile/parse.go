@@ -32,11 +32,16 @@ type fileParser struct {
 	// "defined later" from "unknown".
 	names  map[string]int
 	scopes []*scope
+	// parsed counts the bytes the file yields so far (MaxParsedSize).
+	parsed int64
 }
 
 // Parse parses a Containerfile. path is used in error messages, which all
 // have the form "path:line: message".
 func Parse(path string, data []byte, opts Options) (*File, error) {
+	if len(data) > MaxFileSize {
+		return nil, diag.Errorf(path, lineAt(data, MaxFileSize), "the file is larger than %d bytes (MaxFileSize)", MaxFileSize)
+	}
 	// BuildKit's lexer prints to stderr on bad bytes; refuse them first.
 	if at, what := badText(data); what != "" {
 		return nil, diag.Errorf(path, 1+bytes.Count(data[:at], []byte("\n")), "%s: a Containerfile must be UTF-8 text", what)
@@ -64,6 +69,10 @@ func Parse(path string, data []byte, opts Options) (*File, error) {
 	for _, n := range res.AST.Children {
 		kind := strings.ToUpper(n.Value)
 		switch {
+		case instructionSize(n) > MaxInstructionSize:
+			err = fmt.Errorf("%s: an instruction of more than %d bytes (MaxInstructionSize)", kind, MaxInstructionSize)
+		case kind == "FROM" && len(p.file.Stages) >= MaxStages:
+			err = fmt.Errorf("FROM: more than %d stages (MaxStages)", MaxStages)
 		case kind == "FROM":
 			if st != nil {
 				p.closeStage(st, sc)
@@ -236,11 +245,17 @@ func (p *fileParser) globalArg(n *parser.Node) error {
 		p.global.args[name] = true
 		p.x.globalArgs[name] = true
 		if kv.Unset {
-			delete(p.global.env, name)
+			p.global.unsetVar(name)
 			delete(p.globalValues, name)
 		} else {
-			p.global.env[name] = kv.Value
+			p.global.setVar(name, kv.Value)
 			p.globalValues[name] = kv.Value
+		}
+		if err := checkEnv(p.global.env); err != nil {
+			return fmt.Errorf("ARG %s: %v", name, err)
+		}
+		if err := p.charge(len(name) + len(kv.Value) + 32); err != nil {
+			return err
 		}
 		p.file.Args = append(p.file.Args, kv)
 	}
@@ -350,7 +365,11 @@ func (p *fileParser) from(n *parser.Node) (*Stage, *scope, error) {
 	}
 	for _, kv := range sc.cfg.Env {
 		k, v, _ := strings.Cut(kv, "=")
-		sc.env[k] = v
+		sc.setVar(k, v)
+	}
+	// The stage's scope is a copy of its base's.
+	if err := p.charge(sc.env.size() + 64*len(sc.env) + 16*len(sc.cfg.Env)); err != nil {
+		return nil, nil, err
 	}
 	p.file.Stages = append(p.file.Stages, st)
 	p.scopes = append(p.scopes, sc)
@@ -388,10 +407,12 @@ func (p *fileParser) step(st *Stage, sc *scope, n *parser.Node) error {
 		Kind:     kind,
 		Original: n.Original,
 		Flags:    append([]string(nil), n.Flags...),
-		Env:      sc.env.sorted(),
 		Workdir:  sc.workdir(),
 		User:     sc.cfg.User,
 		Shell:    sc.shell(),
+	}
+	if err := p.setEnv(&s, sc); err != nil {
+		return err
 	}
 	args := nodeArgs(n)
 	isJSON := n.Attributes["json"]
@@ -513,6 +534,9 @@ func (p *fileParser) step(st *Stage, sc *scope, n *parser.Node) error {
 		return err
 	}
 	historyOf(&s, sc.runArgs, sc.env)
+	if err := p.charge(stepSize(&s)); err != nil {
+		return err
+	}
 	if kind == "ARG" {
 		sc.runArgs = append(sc.runArgs, s.KV...)
 	}
@@ -690,9 +714,20 @@ func (p *fileParser) env(s *Step, sc *scope, args []string) error {
 		sc.cfg.Labels[kv.Key] = kv.Value
 	}
 	if kind == "ENV" {
-		s.Env = sc.env.sorted()
+		if err := checkEnv(sc.env); err != nil {
+			return fmt.Errorf("ENV: %v", err)
+		}
+		return p.setEnv(s, sc)
 	}
 	return nil
+}
+
+// setEnv gives s the environment of sc, shared with the steps before it
+// when it has not changed, and counts what is new.
+func (p *fileParser) setEnv(s *Step, sc *scope) error {
+	env, built := sc.sortedEnv()
+	s.Env = env
+	return p.charge(built)
 }
 
 // arg handles an ARG inside a stage: the value is the build argument if
@@ -721,12 +756,14 @@ func (p *fileParser) arg(s *Step, sc *scope, args []string) error {
 		}
 		sc.args[name] = true
 		if !kv.Unset {
-			sc.env[name] = kv.Value
+			sc.setVar(name, kv.Value)
+		}
+		if err := checkEnv(sc.env); err != nil {
+			return fmt.Errorf("ARG %s: %v", name, err)
 		}
 		s.KV = append(s.KV, kv)
 	}
-	s.Env = sc.env.sorted()
-	return nil
+	return p.setEnv(s, sc)
 }
 
 func (p *fileParser) command(s *Step, sc *scope, args []string, isJSON bool) error {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/stagex/stagex-bazel/tools/regfile"
 )
 
 // Every blob read from disk (by this package, push and pull) goes through
@@ -73,18 +75,9 @@ func openBlob(path string, h v1.Hash, size int64) (*blobReader, error) {
 	if h.Algorithm != "sha256" {
 		return nil, fmt.Errorf("%s: blob %s: only sha256 digests are supported", path, h)
 	}
-	f, err := os.Open(path)
+	f, info, err := regfile.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", h, err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("blob %s: %w", h, err)
-	}
-	if !info.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: blob %s is not a regular file", path, h)
 	}
 	r := &blobReader{f: f, path: path, want: h, size: size, limit: size, h: sha256.New()}
 	if size == UnknownSize {

@@ -3,11 +3,14 @@ package ociimage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -78,7 +81,7 @@ func TestOpenBlob(t *testing.T) {
 			openErr: []string{emptyPath + ": content does not match its digest", "expected " + good.String(), "got " + sha(nil)}},
 		{name: "missing file", path: filepath.Join(dir, "missing"), h: good, size: size,
 			openErr: []string{filepath.Join(dir, "missing"), "no such file"}},
-		{name: "directory", path: dir, h: good, size: size, openErr: []string{dir + ": blob " + good.String() + " is not a regular file"}},
+		{name: "directory", path: dir, h: good, size: size, openErr: []string{"blob " + good.String(), dir + " is a directory, expected a regular file"}},
 		{name: "not sha256", path: goodPath, h: v1.Hash{Algorithm: "sha512", Hex: good.Hex}, size: size,
 			openErr: []string{goodPath, "only sha256"}},
 		{name: "negative size", path: goodPath, h: good, size: -1, openErr: []string{goodPath, "negative blob size"}},
@@ -233,5 +236,40 @@ func TestOpenBlobMissingIsNotExist(t *testing.T) {
 	_, err := OpenBlob(filepath.Join(t.TempDir(), "none"), mustHash(t, sha(nil)), 0)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error %v is not os.ErrNotExist", err)
+	}
+}
+
+// TestOpenBlobFIFO: a FIFO as a blob fails at once, naming it, rather than
+// hanging the reader.
+func TestOpenBlobFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "blob")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // let a reader stuck opening it go
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	for _, size := range []int64{0, 10, UnknownSize} {
+		done := make(chan error, 1)
+		go func() {
+			if size == UnknownSize {
+				_, err := ReadBlob(fifo, mustHash(t, sha(nil)), size)
+				done <- err
+				return
+			}
+			r, err := OpenBlob(fifo, mustHash(t, sha(nil)), size)
+			if err == nil {
+				r.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			wantAll(t, fmt.Sprintf("reading a FIFO blob of size %d", size), err, []string{fifo, "FIFO"})
+		case <-time.After(5 * time.Second):
+			t.Fatalf("size %d: opening a FIFO blob still blocks after 5s", size)
+		}
 	}
 }

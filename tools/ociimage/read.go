@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/stagex/stagex-bazel/tools/regfile"
 )
 
 // Layouts are read here rather than with go-containerregistry's layout
@@ -25,7 +26,7 @@ import (
 // one.
 func TopDescriptor(dir string) (v1.Descriptor, error) {
 	name := filepath.Join(dir, "index.json")
-	data, err := os.ReadFile(name)
+	data, err := regfile.ReadFile(name, MaxJSONBlobSize)
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("reading OCI layout %s: %w", dir, err)
 	}

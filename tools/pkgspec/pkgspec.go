@@ -575,9 +575,8 @@ func (ps *parser) expand(s *Source, t *sourceTemplate) error {
 			return err
 		}
 		u := m.expand(vars)
-		parsed, err := url.Parse(u)
-		if err != nil || parsed.Scheme == "" || parsed.Host == "" {
-			return ps.errorf(t.mirrorsLine, "mirrors[%d] = %q is not an absolute URL", i, u)
+		if err := checkMirror(u); err != nil {
+			return ps.errorf(t.mirrorsLine, "mirrors[%d]: %v", i, err)
 		}
 		mirrors = append(mirrors, u)
 	}
@@ -591,6 +590,23 @@ func (ps *parser) expand(s *Source, t *sourceTemplate) error {
 		}
 	}
 	s.File, s.Mirrors = file, mirrors
+	return nil
+}
+
+// checkMirror accepts an absolute http or https URL without user
+// information (a password in package.toml would be published, and other
+// schemes reach local files or odd servers).
+func checkMirror(u string) error {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Scheme == "" || parsed.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", u)
+	}
+	if parsed.User != nil {
+		return fmt.Errorf("%q has a user name in it; expected a public http or https URL", parsed.Redacted())
+	}
+	if s := strings.ToLower(parsed.Scheme); s != "http" && s != "https" {
+		return fmt.Errorf("%q uses scheme %q; expected http or https", u, parsed.Scheme)
+	}
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 // pulled, 1 failed, 2 bad usage).
 //
 //	stagex-pull --image HOST/PATH@sha256:HEX --out DIR [--platform linux/amd64]
-//	            [--attempts N] [--connect-timeout D] [--timeout D] [--plain-http] [-q]
+//	            [--attempts N] [--connect-timeout D] [--timeout D] [--idle-timeout D] [--plain-http] [-q]
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("stagex-pull", flag.ContinueOnError)
 	fs.SetOutput(stderr)

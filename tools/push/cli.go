@@ -14,7 +14,7 @@ import (
 // the exit code (0 pushed, 1 failed, 2 bad usage).
 //
 //	stagex-push --layout DIR (--repository HOST/NS/NAME | --namespace HOST/NS --image-name NAME)
-//	            [--tag T ...] [--attempts N] [--connect-timeout D] [--timeout D] [--plain-http] [-q]
+//	            [--tag T ...] [--attempts N] [--connect-timeout D] [--timeout D] [--idle-timeout D] [--plain-http] [-q]
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("stagex-push", flag.ContinueOnError)
 	fs.SetOutput(stderr)

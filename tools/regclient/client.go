@@ -26,7 +26,7 @@ type Client struct {
 	actions string
 
 	mu   sync.Mutex
-	auth map[string]string // Authorization header per registry host
+	auth map[string]string // Authorization header per registry origin
 }
 
 // New returns a client that pulls, or that pushes too when push is set
@@ -61,7 +61,7 @@ func New(opts Options, push bool) (*Client, error) {
 	return &Client{
 		opts:    opts,
 		creds:   creds,
-		hc:      &http.Client{Transport: rt},
+		hc:      &http.Client{Transport: rt, CheckRedirect: checkRedirect},
 		actions: actions,
 		auth:    map[string]string{},
 	}, nil
@@ -75,6 +75,49 @@ func (c *Client) scheme(host string) string {
 		return "http"
 	}
 	return "https"
+}
+
+// origin returns "scheme://host:port" of u in lower case, with the
+// scheme's default port written out: credentials belong to one origin.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// registryOrigin is the origin of repo's registry, the only one that gets
+// its credentials and tokens.
+func (c *Client) registryOrigin(repo Repository) string {
+	return origin(&url.URL{Scheme: c.scheme(repo.Host), Host: repo.Host})
+}
+
+// owns reports whether rawURL is on repo's registry origin.
+func (c *Client) owns(repo Repository, rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && origin(u) == c.registryOrigin(repo)
+}
+
+// checkRedirect follows at most 10 redirects and drops the Authorization
+// header on a redirect to another origin than the first request's (the
+// standard client keeps it for the same host name on another port or
+// scheme, and for subdomains).
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if origin(req.URL) != origin(via[0].URL) {
+		req.Header.Del("Authorization")
+		req.Header.Del("Cookie")
+	}
+	return nil
 }
 
 // endpoint returns the URL of /v2/<path>/<kind>/<ref> on repo's registry.
@@ -94,8 +137,9 @@ type request struct {
 	ok []int
 	// once sends the request a single time (the caller retries).
 	once bool
-	// foreign marks a request to another server (a token realm): it gets
-	// no registry Authorization and a 401 is final.
+	// foreign marks a request to a token realm: it gets no registry
+	// Authorization and a 401 is final. A request to another origin than
+	// the registry's (an upload Location elsewhere) is treated so too.
 	foreign bool
 }
 
@@ -108,7 +152,7 @@ func (c *Client) do(ctx context.Context, repo Repository, req request) (*http.Re
 	}
 	authed := false
 	for attempt := 1; ; attempt++ {
-		resp, err := c.send(ctx, repo.Host, req)
+		resp, err := c.send(ctx, repo, req)
 		if err != nil {
 			if attempt >= attempts || !Retryable(err) {
 				return nil, explain(req.method, req.url, err)
@@ -119,7 +163,7 @@ func (c *Client) do(ctx context.Context, repo Repository, req request) (*http.Re
 			}
 			continue
 		}
-		if resp.StatusCode == http.StatusUnauthorized && !authed && !req.foreign {
+		if resp.StatusCode == http.StatusUnauthorized && !authed && !req.foreign && c.owns(repo, req.url) {
 			authed = true
 			challenge := resp.Header.Get("WWW-Authenticate")
 			drain(resp)
@@ -146,8 +190,10 @@ func (c *Client) do(ctx context.Context, repo Repository, req request) (*http.Re
 	}
 }
 
-// send makes one attempt of req.
-func (c *Client) send(ctx context.Context, host string, req request) (*http.Response, error) {
+// send makes one attempt of req. The registry's Authorization goes only
+// to its own origin. The response body is abandoned when it stalls (see
+// Options.IdleTimeout).
+func (c *Client) send(ctx context.Context, repo Repository, req request) (*http.Response, error) {
 	var body io.ReadCloser
 	if req.body != nil {
 		b, err := req.body()
@@ -156,8 +202,10 @@ func (c *Client) send(ctx context.Context, host string, req request) (*http.Resp
 		}
 		body = b
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
 	r, err := http.NewRequestWithContext(ctx, req.method, req.url, body)
 	if err != nil {
+		cancel(nil)
 		if body != nil {
 			body.Close()
 		}
@@ -169,13 +217,21 @@ func (c *Client) send(ctx context.Context, host string, req request) (*http.Resp
 	for k, v := range req.header {
 		r.Header[k] = v
 	}
-	c.mu.Lock()
-	a := c.auth[host]
-	c.mu.Unlock()
-	if a != "" && !req.foreign {
-		r.Header.Set("Authorization", a)
+	if !req.foreign && c.owns(repo, req.url) {
+		c.mu.Lock()
+		a := c.auth[c.registryOrigin(repo)]
+		c.mu.Unlock()
+		if a != "" {
+			r.Header.Set("Authorization", a)
+		}
 	}
-	return c.hc.Do(r)
+	resp, err := c.hc.Do(r)
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = watchBody(resp.Body, cancel, c.opts.idleTimeout())
+	return resp, nil
 }
 
 // pause waits before attempt+1: Backoff, doubled after each attempt, at
@@ -206,7 +262,7 @@ func (c *Client) authenticate(ctx context.Context, repo Repository, challenge st
 		if !haveCreds {
 			return fmt.Errorf("the registry %s asks for a user name and password, and none is configured for it (docker login / podman login, or $REGISTRY_AUTH_FILE)", repo.Host)
 		}
-		c.setAuth(repo.Host, basic)
+		c.setAuth(repo, basic)
 		return nil
 	case "bearer":
 	default:
@@ -214,8 +270,18 @@ func (c *Client) authenticate(ctx context.Context, repo Repository, challenge st
 	}
 	realm := params["realm"]
 	u, err := url.Parse(realm)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("the registry %s names a token realm that is not an http(s) URL: %q", repo.Host, realm)
+	}
+	if u.User != nil {
+		return fmt.Errorf("the registry %s names a token realm with a user name in it (%s); refused", repo.Host, u.Redacted())
+	}
+	own := origin(u) == c.registryOrigin(repo)
+	if !own && u.Scheme != "https" {
+		return fmt.Errorf("the registry %s names a token realm on another server over plain http (%s); a realm elsewhere than the registry must use https", repo.Host, u.Redacted())
+	}
+	if haveCreds && !own && !sameDomain(repo.Host, u.Host) {
+		return fmt.Errorf("the registry %s names a token realm on another domain (%s); its credentials are sent only to the registry's own domain", repo.Host, u.Redacted())
 	}
 	q := u.Query()
 	if s := params["service"]; s != "" {
@@ -232,27 +298,64 @@ func (c *Client) authenticate(ctx context.Context, repo Repository, challenge st
 		return fmt.Errorf("getting an access token: %w", err)
 	}
 	defer resp.Body.Close()
-	var tok struct {
-		Token       string `json:"token"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok); err != nil {
+	// The fields are matched exactly (encoding/json would take "Token"
+	// or "ACCESS_TOKEN" too).
+	var fields map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&fields); err != nil {
 		return fmt.Errorf("getting an access token from %s: expected JSON with \"token\": %v", u.Host, err)
 	}
-	t := tok.Token
+	t := stringField(fields, "token")
 	if t == "" {
-		t = tok.AccessToken
+		t = stringField(fields, "access_token")
 	}
 	if t == "" {
-		return fmt.Errorf("getting an access token from %s: the answer holds no token", u.Host)
+		return fmt.Errorf("getting an access token from %s: the answer holds no token (expected a \"token\" or \"access_token\" string)", u.Host)
 	}
-	c.setAuth(repo.Host, "Bearer "+t)
+	c.setAuth(repo, "Bearer "+t)
 	return nil
 }
 
-func (c *Client) setAuth(host, value string) {
+// stringField is the string value of fields[name], "" when absent or not
+// a string.
+func stringField(fields map[string]json.RawMessage, name string) string {
+	var s string
+	if raw, ok := fields[name]; ok && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return ""
+}
+
+// sameDomain reports whether realmHost is within the domain of
+// registryHost (ports aside): the same host, or the registry's parent
+// domain and its subdomains ("registry.example.org" lets its credentials go
+// to "auth.example.org", but "ghcr.io" only to itself and its
+// subdomains). An IP address matches only itself.
+func sameDomain(registryHost, realmHost string) bool {
+	r, h := bareHost(registryHost), bareHost(realmHost)
+	if r == h {
+		return true
+	}
+	if net.ParseIP(r) != nil || net.ParseIP(h) != nil {
+		return false
+	}
+	domain := r
+	if _, parent, ok := strings.Cut(r, "."); ok && strings.Contains(parent, ".") {
+		domain = parent
+	}
+	return h == domain || strings.HasSuffix(h, "."+domain)
+}
+
+// bareHost is host without port and brackets, in lower case.
+func bareHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+}
+
+func (c *Client) setAuth(repo Repository, value string) {
 	c.mu.Lock()
-	c.auth[host] = value
+	c.auth[c.registryOrigin(repo)] = value
 	c.mu.Unlock()
 }
 

@@ -247,14 +247,17 @@ func (c *Client) putBlobOnce(ctx context.Context, repo Repository, desc v1.Descr
 		return err
 	}
 	drain(resp)
-	return nil
+	return checkStored("PUT", lu.String(), resp, desc.Digest.String())
 }
 
 // PutManifest uploads a manifest or index under ref, a digest or a tag.
+// A registry that answers with another Docker-Content-Digest than the
+// manifest's fails the upload.
 func (c *Client) PutManifest(ctx context.Context, repo Repository, ref string, mediaType types.MediaType, raw []byte) error {
+	u := c.endpoint(repo, "manifests", ref)
 	resp, err := c.do(ctx, repo, request{
 		method: http.MethodPut,
-		url:    c.endpoint(repo, "manifests", ref),
+		url:    u,
 		header: http.Header{"Content-Type": {string(mediaType)}},
 		body:   func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil },
 		size:   int64(len(raw)),
@@ -264,5 +267,16 @@ func (c *Client) PutManifest(ctx context.Context, repo Repository, ref string, m
 		return err
 	}
 	drain(resp)
-	return nil
+	sum := sha256.Sum256(raw)
+	return checkStored("PUT", u, resp, "sha256:"+hex.EncodeToString(sum[:]))
+}
+
+// checkStored compares the Docker-Content-Digest a registry answered an
+// upload with, if any, to want, the digest of what was sent.
+func checkStored(method, u string, resp *http.Response, want string) error {
+	got := resp.Header.Get("Docker-Content-Digest")
+	if got == "" || got == want {
+		return nil
+	}
+	return fmt.Errorf("%s %s: the registry stored the content as %s, but it was sent with digest %s (the registry, or something between it and us, changed the bytes)", method, u, got, want)
 }

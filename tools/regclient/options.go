@@ -6,13 +6,19 @@
 // a request that failed in a way worth retrying (a dropped connection, a
 // 408, 429 or 5xx answer) is tried a fixed number of times with growing
 // pauses, a refused connection or an unknown host fails at once, and the
-// caller's context bounds everything. Everything downloaded is checked
-// against its digest and size before it is kept.
+// caller's context bounds everything, and a response body that delivers
+// less than MinTransfer bytes per IdleTimeout is abandoned. Everything
+// downloaded is checked against its digest and size before it is kept, and
+// a registry that answers an upload with another digest fails it.
 //
 // Registries on a loopback address are spoken to over plain HTTP, others
 // over HTTPS. Credentials come from the Docker and Podman configuration
-// files (see Credentials); a registry that asks for a bearer token gets one
-// from the realm it names, anonymously when there are no credentials.
+// files (see Credentials) and, like the tokens got with them, go only to
+// the registry's own scheme, host and port: not to an upload location or a
+// redirect elsewhere. A registry that asks for a bearer token gets one
+// from the realm it names, anonymously when there are no credentials; a
+// realm must be https unless it is on the registry's origin, and gets the
+// credentials only within the registry's domain.
 //
 // (go-containerregistry's remote package would do this too, but it drags in
 // the Docker CLI's modules for its credential helpers; this client needs
@@ -35,6 +41,11 @@ const (
 	DefaultTimeout     = 30 * time.Minute
 	// DefaultProgressMin is the smallest transfer that gets progress lines.
 	DefaultProgressMin = 1 << 20
+	// DefaultIdleTimeout is the default of Options.IdleTimeout.
+	DefaultIdleTimeout = time.Minute
+	// MinTransfer is the least a response body must deliver per
+	// IdleTimeout.
+	MinTransfer = 1 << 10
 )
 
 // Options configure a Client. The zero value means the defaults.
@@ -70,6 +81,10 @@ type Options struct {
 	// Backoff is the pause before the second attempt, doubling after each
 	// further one. 0 means one second.
 	Backoff time.Duration
+	// IdleTimeout abandons a response whose body delivers less than
+	// MinTransfer bytes in any period of this length (a registry that stops
+	// sending, or trickles). 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 func (o Options) attempts() int {
@@ -84,6 +99,13 @@ func (o Options) dialTimeout() time.Duration {
 		return o.DialTimeout
 	}
 	return DefaultDialTimeout
+}
+
+func (o Options) idleTimeout() time.Duration {
+	if o.IdleTimeout > 0 {
+		return o.IdleTimeout
+	}
+	return DefaultIdleTimeout
 }
 
 func (o Options) backoff() time.Duration {
@@ -110,10 +132,11 @@ func (o Options) Logf(format string, args ...any) {
 }
 
 // AddFlags registers the command-line flags that set o's network bounds:
-// --attempts, --connect-timeout, --timeout and --plain-http.
+// --attempts, --connect-timeout, --timeout, --idle-timeout and --plain-http.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Attempts, "attempts", DefaultAttempts, "tries per request that failed in a way worth retrying (dropped connection, timeout, 408/429/5xx)")
 	fs.DurationVar(&o.DialTimeout, "connect-timeout", DefaultDialTimeout, "time limit for opening each connection")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "time limit for the whole operation")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", DefaultIdleTimeout, fmt.Sprintf("abandon a download that delivers less than %d bytes in this time", MinTransfer))
 	fs.BoolVar(&o.PlainHTTP, "plain-http", false, "speak plain HTTP to the registry even when it is not on loopback")
 }

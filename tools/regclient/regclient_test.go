@@ -487,3 +487,258 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialsStayWithTheirOrigin: the registry's credentials (and the
+// token got with them) go only to the registry's own scheme, host and port,
+// never to an upload Location or a redirect elsewhere.
+func TestCredentialsStayWithTheirOrigin(t *testing.T) {
+	blob := []byte("a blob served from elsewhere")
+	desc := v1.Descriptor{Digest: digestOf(blob), Size: int64(len(blob))}
+	for _, tc := range []struct {
+		name string
+		// registry answers an authenticated request for the blob
+		// (upload or download), pointing at other.
+		registry func(w http.ResponseWriter, r *http.Request, other string)
+		run      func(c *Client, repo Repository) error
+	}{
+		{
+			name: "upload Location on another host",
+			registry: func(w http.ResponseWriter, r *http.Request, other string) {
+				w.Header().Set("Location", other+"/upload/1")
+				w.WriteHeader(http.StatusAccepted)
+			},
+			run: func(c *Client, repo Repository) error {
+				return c.PutBlob(context.Background(), repo, desc, func() (io.ReadCloser, error) {
+					return io.NopCloser(bytes.NewReader(blob)), nil
+				}, nil)
+			},
+		},
+		{
+			name: "redirect to the same host on another port",
+			registry: func(w http.ResponseWriter, r *http.Request, other string) {
+				http.Redirect(w, r, other+"/cdn/blob", http.StatusTemporaryRedirect)
+			},
+			run: func(c *Client, repo Repository) error {
+				return c.GetBlob(context.Background(), repo, desc, filepath.Join(t.TempDir(), "blob"), nil)
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var otherRequests atomic.Int32
+			var leaked atomic.Value
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				otherRequests.Add(1)
+				if a := r.Header.Get("Authorization"); a != "" {
+					leaked.Store(a)
+				}
+				if r.Method == http.MethodPut {
+					w.WriteHeader(http.StatusCreated)
+					return
+				}
+				w.Write(blob)
+			}))
+			defer other.Close()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "pw" {
+					w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				tc.registry(w, r, other.URL)
+			}))
+			defer srv.Close()
+			repo := repoOf(t, srv, "a/b")
+			c := newClient(t, Options{Credentials: &AuthFiles{entries: map[string][2]string{repo.Host: {"alice", "pw"}}}})
+			if err := tc.run(c, repo); err != nil {
+				t.Fatalf("error %v", err)
+			}
+			if otherRequests.Load() == 0 {
+				t.Fatal("the other server got no request")
+			}
+			if a := leaked.Load(); a != nil {
+				t.Errorf("the other server received Authorization %q", a)
+			}
+		})
+	}
+}
+
+// TestTokenRealm: a bearer token realm must be http(s) without user
+// information, on the registry's own origin or else https; the registry's
+// credentials go to it only within the registry's domain; the answer's
+// field is "token" or "access_token", spelled exactly.
+func TestTokenRealm(t *testing.T) {
+	h := digestOf(testManifest)
+	var tokenAuth atomic.Value
+	var tokenRequests atomic.Int32
+	tokenBody := `{"token": "T0K3N"}`
+	token := func(w http.ResponseWriter, r *http.Request) {
+		tokenRequests.Add(1)
+		tokenAuth.Store(r.Header.Get("Authorization"))
+		fmt.Fprint(w, tokenBody)
+	}
+	plainToken := httptest.NewServer(http.HandlerFunc(token))
+	defer plainToken.Close()
+	tlsToken := httptest.NewTLSServer(http.HandlerFunc(token))
+	defer tlsToken.Close()
+	var realm string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			token(w, r)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer T0K3N" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`",service="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write(testManifest)
+	}))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))
+	for _, tc := range []struct {
+		name  string
+		host  string // registry host as the user names it
+		realm string
+		body  string
+		creds bool
+		err   string // "" for success
+		auth  string // Authorization the token server must see on success
+	}{
+		{name: "same origin", host: "127.0.0.1", realm: srv.URL + "/token", creds: true, auth: basic},
+		{name: "https elsewhere, same host", host: "127.0.0.1", realm: tlsToken.URL + "/token", creds: true, auth: basic},
+		{name: "https elsewhere, no credentials", host: "localhost", realm: tlsToken.URL + "/token", auth: ""},
+		{name: "plain http elsewhere", host: "127.0.0.1", realm: plainToken.URL + "/token", creds: true, err: "https"},
+		{name: "user information", host: "127.0.0.1", realm: strings.Replace(tlsToken.URL, "://", "://bob:secret@", 1) + "/token", creds: true, err: "user name"},
+		{name: "not http", host: "127.0.0.1", realm: "file:///etc/passwd", creds: true, err: "not an http(s) URL"},
+		{name: "https on another domain with credentials", host: "localhost", realm: tlsToken.URL + "/token", creds: true, err: "another domain"},
+		{name: "field spelled Token", host: "127.0.0.1", realm: srv.URL + "/token", body: `{"Token": "T0K3N"}`, err: "no token"},
+		{name: "field spelled ACCESS_TOKEN", host: "127.0.0.1", realm: srv.URL + "/token", body: `{"ACCESS_TOKEN": "T0K3N"}`, err: "no token"},
+		{name: "field access_token", host: "127.0.0.1", realm: srv.URL + "/token", body: `{"access_token": "T0K3N"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			realm = tc.realm
+			tokenBody = tc.body
+			if tokenBody == "" {
+				tokenBody = `{"token": "T0K3N"}`
+			}
+			tokenAuth.Store("")
+			tokenRequests.Store(0)
+			repo := Repository{Host: tc.host + ":" + port, Path: "a/b"}
+			creds := &AuthFiles{}
+			if tc.creds {
+				creds.entries = map[string][2]string{repo.Host: {"alice", "pw"}}
+			}
+			c := newClient(t, Options{Credentials: creds, Transport: tlsToken.Client().Transport})
+			_, _, err := c.GetManifest(context.Background(), repo, h)
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				if got := tokenAuth.Load(); got != tc.auth {
+					t.Errorf("token request Authorization %q, expected %q", got, tc.auth)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("error %v; expected one saying %q", err, tc.err)
+			}
+			if strings.Contains(tc.name, "field") {
+				return
+			}
+			if !strings.Contains(err.Error(), "realm") {
+				t.Errorf("error %v does not name the realm", err)
+			}
+			if n := tokenRequests.Load(); n != 0 {
+				t.Errorf("%d requests reached the refused realm", n)
+			}
+		})
+	}
+}
+
+// TestPutManifestDigest: a registry that stores a manifest under another
+// digest than the one sent fails the push, showing both digests.
+func TestPutManifestDigest(t *testing.T) {
+	want := digestOf(testManifest).String()
+	other := "sha256:" + strings.Repeat("1", 64)
+	for _, tc := range []struct {
+		header string
+		ok     bool
+	}{
+		{header: want, ok: true},
+		{header: "", ok: true},
+		{header: other, ok: false},
+		{header: "not a digest", ok: false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			if tc.header != "" {
+				w.Header().Set("Docker-Content-Digest", tc.header)
+			}
+			w.WriteHeader(http.StatusCreated)
+		}))
+		c := newClient(t, Options{})
+		err := c.PutManifest(context.Background(), repoOf(t, srv, "a/b"), "latest", types.OCIManifestSchema1, testManifest)
+		srv.Close()
+		if (err == nil) != tc.ok {
+			t.Errorf("Docker-Content-Digest %q: error %v, expected ok=%v", tc.header, err, tc.ok)
+		}
+		if err != nil && !(strings.Contains(err.Error(), want) && strings.Contains(err.Error(), tc.header)) {
+			t.Errorf("Docker-Content-Digest %q: error %q does not show both digests", tc.header, err)
+		}
+	}
+}
+
+// TestStalledBodyIsAbandoned: a body that stops, or trickles slower than
+// MinRate, is abandoned after IdleTimeout, long before the overall limit.
+func TestStalledBodyIsAbandoned(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		every time.Duration // one byte per; 0: none at all
+	}{
+		{"silent", 0},
+		{"trickling", 10 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100000")
+				w.WriteHeader(http.StatusOK)
+				w.(http.Flusher).Flush()
+				for {
+					if tc.every == 0 {
+						select {
+						case <-done:
+						case <-r.Context().Done():
+						}
+						return
+					}
+					select {
+					case <-done:
+						return
+					case <-r.Context().Done():
+						return
+					case <-time.After(tc.every):
+					}
+					if _, err := w.Write([]byte("x")); err != nil {
+						return
+					}
+					w.(http.Flusher).Flush()
+				}
+			}))
+			defer srv.Close()
+			defer close(done)
+			c := newClient(t, Options{IdleTimeout: 300 * time.Millisecond, Attempts: 1})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, _, err := c.GetManifest(ctx, repoOf(t, srv, "a/b"), digestOf(testManifest))
+			if err == nil || !strings.Contains(err.Error(), "stalled") {
+				t.Errorf("error %v; expected one saying the transfer stalled", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("took %v; expected the 300ms idle timeout to end it", d)
+			}
+		})
+	}
+}

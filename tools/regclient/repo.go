@@ -78,11 +78,7 @@ func ValidTag(t string) bool {
 // isLoopback reports whether host (with or without a port) names the
 // local machine.
 func isLoopback(host string) bool {
-	h := host
-	if sh, _, err := net.SplitHostPort(host); err == nil {
-		h = sh
-	}
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	h := bareHost(host)
 	if h == "localhost" {
 		return true
 	}

@@ -15,7 +15,11 @@
 // maintainers' keyring (keys/*.asc) and allowed by the policy, made valid
 // signatures over that exact digest and identity. Signatures by subkeys
 // count for their primary key, several signatures by one key count once,
-// and signatures by unknown, expired or revoked keys count for nothing.
+// and signatures by unknown, expired or revoked keys count for nothing. So
+// do signatures made with a weak hash (MD5, SHA-1, RIPEMD-160) or a weak
+// key (DSA, ElGamal, RSA under 2048 bits), dated before their key, and
+// files that hold more than one signature or data after it; the report
+// names the reason.
 //
 // A user checks images with
 //

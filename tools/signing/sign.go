@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/digests"
+	"github.com/stagex/stagex-bazel/tools/regfile"
 	"github.com/stagex/stagex-bazel/tools/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/signing/payload"
 	"github.com/stagex/stagex-bazel/tools/signing/trust"
@@ -187,7 +187,7 @@ func byName(images []Image) map[string]Image {
 // decrypts its secret parts with passphrase (which may be empty for an
 // unprotected key).
 func LoadSecretKey(path string, passphrase []byte) (*openpgp.Entity, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.ReadFile(path, trust.MaxKeyFile)
 	if err != nil {
 		return nil, err
 	}

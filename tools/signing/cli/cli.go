@@ -352,6 +352,9 @@ threshold of distinct maintainer keys; prints who signed and who is missing.`)
 	if err != nil {
 		return err
 	}
+	for _, p := range kr.Problems {
+		fmt.Fprintf(stderr, "stagex-verify: warning: skipped key file %v\n", p)
+	}
 	pol := trust.DefaultPolicy(kr)
 	if *policyFile != "" {
 		if pol, err = trust.LoadPolicy(*policyFile, kr); err != nil {

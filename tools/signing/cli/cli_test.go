@@ -154,6 +154,16 @@ func TestSignAndVerifyCommands(t *testing.T) {
 	if code != ExitFailed || !strings.Contains(errs, "policy.toml:1: top level: threshold 3 cannot be met") {
 		t.Fatalf("impossible policy: exit %d\n%s", code, errs)
 	}
+
+	// A broken key file is reported and the other keys still verify.
+	broken := filepath.Join(e.keyring, "zed.asc")
+	if err := os.WriteFile(broken, []byte("not a key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = run(verify, verifyArgs...)
+	if code != ExitOK || !strings.Contains(out, "2 of 2 images verified") || !strings.Contains(errs, "skipped key file "+broken) {
+		t.Fatalf("verify with a broken key file: exit %d\n%s%s", code, out, errs)
+	}
 }
 
 func TestCommandErrors(t *testing.T) {

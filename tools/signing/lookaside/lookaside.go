@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/regfile"
 )
 
 // MaxSize is the largest signature file accepted. Larger files are refused
@@ -111,18 +113,11 @@ func Read(root, ref, digest string) ([]Signature, error) {
 }
 
 func readLimited(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	f, st, err := regfile.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
 	if st.Size() > MaxSize {
 		return nil, ErrTooLarge
 	}

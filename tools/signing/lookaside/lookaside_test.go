@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const (
@@ -127,5 +129,58 @@ func TestReadSizeLimit(t *testing.T) {
 	}
 	if _, err := Add(root, ref, digest, files["signature-2"]); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Add of an oversized signature: %v", err)
+	}
+}
+
+// unblockFIFO opens fifo for writing once the test ends, so that a reader
+// stuck opening it (the bug under test) is let go.
+func unblockFIFO(t *testing.T, fifo string) {
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+}
+
+// TestReadFIFO: a FIFO as a signature file is rejected, naming it, rather
+// than hanging the verifier; the signatures after it are still read.
+func TestReadFIFO(t *testing.T) {
+	root := t.TempDir()
+	ref := "stagex/core-busybox"
+	dir, _ := Dir(root, ref, digest)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "signature-1")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unblockFIFO(t, fifo)
+	if err := os.WriteFile(filepath.Join(dir, "signature-2"), []byte("sig"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		sigs []Signature
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sigs, err := Read(root, ref, digest)
+		done <- result{sigs, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read still blocks on a FIFO after 5s")
+	}
+	if r.err != nil || len(r.sigs) != 2 {
+		t.Fatalf("Read = %+v, %v", r.sigs, r.err)
+	}
+	if e := r.sigs[0].Err; e == nil || !strings.Contains(e.Error(), fifo) || !strings.Contains(e.Error(), "FIFO") {
+		t.Errorf("FIFO signature: error %v; expected one naming %s as a FIFO", e, fifo)
+	}
+	if string(r.sigs[1].Data) != "sig" {
+		t.Errorf("signature after the FIFO: %q, %v", r.sigs[1].Data, r.sigs[1].Err)
 	}
 }

@@ -7,6 +7,7 @@ package trust
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/regfile"
 )
 
 // Key is one maintainer's public key.
@@ -36,7 +38,10 @@ func (k Key) String() string { return fmt.Sprintf("%s (%s)", k.Name, k.Fingerpri
 // Keyring is the set of maintainer keys.
 type Keyring struct {
 	// Keys are sorted by Name.
-	Keys     []Key
+	Keys []Key
+	// Problems are the key files LoadKeys skipped, each error naming its
+	// file and why.
+	Problems []error
 	entities openpgp.EntityList
 	byFpr    map[string]int
 }
@@ -77,17 +82,21 @@ func NewKeyring(keys []Key) (*Keyring, error) {
 
 // LoadKeyring reads every "*.asc" file in dir. Each must hold exactly one
 // armored public key ("PGP PUBLIC KEY BLOCK"); secret keys are refused.
-// Other files are ignored.
+// Other files are ignored. See LoadKeys for files that cannot be used.
 func LoadKeyring(dir string) (*Keyring, error) {
 	return LoadKeys(dir)
 }
 
 // LoadKeys builds a keyring from paths, each either a directory (every
 // "*.asc" file in it, as LoadKeyring reads) or a single armored public key
-// file. The maintainer's name is the file name without ".asc". At least one
-// key must be found.
+// file. The maintainer's name is the file name without ".asc". A key file
+// that cannot be used (unreadable, not a regular file, not one valid public
+// key: a bad subkey binding, for one) is skipped and reported in the
+// keyring's Problems, so that one broken key does not stop verification
+// with the others. At least one key must load.
 func LoadKeys(paths ...string) (*Keyring, error) {
 	var keys []Key
+	var problems []error
 	for _, path := range paths {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -102,16 +111,28 @@ func LoadKeys(paths ...string) (*Keyring, error) {
 		for _, f := range files {
 			k, err := readKey(f)
 			if err != nil {
-				return nil, err
+				problems = append(problems, err)
+				continue
 			}
 			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 {
+		if len(problems) > 0 {
+			return nil, diag.Errorf(strings.Join(paths, ", "), 0, "no usable maintainer keys: %v", errors.Join(problems...))
+		}
 		return nil, diag.Errorf(strings.Join(paths, ", "), 0, "no maintainer keys (*.asc files) found")
 	}
-	return NewKeyring(keys)
+	kr, err := NewKeyring(keys)
+	if err != nil {
+		return nil, err
+	}
+	kr.Problems = problems
+	return kr, nil
 }
+
+// MaxKeyFile is the largest key file read.
+const MaxKeyFile = 4 << 20
 
 // keyFiles lists the "*.asc" files in dir, skipping hidden ones.
 func keyFiles(dir string) ([]string, error) {
@@ -131,7 +152,7 @@ func keyFiles(dir string) ([]string, error) {
 }
 
 func readKey(path string) (Key, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.ReadFile(path, MaxKeyFile)
 	if err != nil {
 		return Key{}, err
 	}

@@ -2,7 +2,6 @@ package trust
 
 import (
 	"errors"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/regfile"
 )
 
 var tomlLineRE = regexp.MustCompile(`^toml: line (\d+) (.*)$`)
@@ -71,9 +71,12 @@ type policyTOML struct {
 	Stage map[string]ruleTOML `toml:"stage"`
 }
 
+// MaxPolicyFile is the largest policy file read.
+const MaxPolicyFile = 1 << 20
+
 // LoadPolicy reads the policy file at path; see ParsePolicy.
 func LoadPolicy(path string, kr *Keyring) (*Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.ReadFile(path, MaxPolicyFile)
 	if err != nil {
 		return nil, err
 	}
