@@ -29,7 +29,7 @@ def _host_platform(rctx):
     else:
         fail("stagex: no pinned Go SDK for the operating system %r" % rctx.os.name)
     arch = rctx.os.arch
-    goarch = {"amd64": "amd64", "x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(arch)
+    goarch = {"aarch64": "arm64", "amd64": "amd64", "arm64": "arm64", "x86_64": "amd64"}.get(arch)
     if not goarch:
         fail("stagex: no pinned Go SDK for the architecture %r" % arch)
     return goos + "_" + goarch
@@ -99,11 +99,11 @@ stagex_go_sdk = repository_rule(
     implementation = _go_sdk_impl,
     doc = "One Go SDK release for the host, from the Go toolchain module, checked by sha256.",
     attrs = {
-        "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
         "sha256": attr.string_dict(
             mandatory = True,
             doc = "`<goos>_<goarch>` -> sha256 of the toolchain module's zip for that host.",
         ),
+        "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
     },
     environ = ["GOPROXY"],
 )
@@ -122,11 +122,11 @@ go_sdk_pin = module_extension(
         "pin": tag_class(
             doc = "The Go release and the sha256 of its toolchain module zip per host platform.",
             attrs = {
-                "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
                 "sha256": attr.string_dict(
                     mandatory = True,
                     doc = "`<goos>_<goarch>` -> sha256 of `golang.org/toolchain@v0.0.1-go<version>.<goos>-<goarch>`'s zip.",
                 ),
+                "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
             },
         ),
     },
