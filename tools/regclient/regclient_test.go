@@ -607,11 +607,11 @@ func TestTokenRealm(t *testing.T) {
 	}{
 		{name: "same origin", host: "127.0.0.1", realm: srv.URL + "/token", creds: true, auth: basic},
 		{name: "https elsewhere, same host", host: "127.0.0.1", realm: tlsToken.URL + "/token", creds: true, auth: basic},
-		{name: "https elsewhere, no credentials", host: "localhost", realm: tlsToken.URL + "/token", auth: ""},
+		{name: "https elsewhere, no credentials", host: "registry.test", realm: tlsToken.URL + "/token", auth: ""},
 		{name: "plain http elsewhere", host: "127.0.0.1", realm: plainToken.URL + "/token", creds: true, err: "https"},
 		{name: "user information", host: "127.0.0.1", realm: strings.Replace(tlsToken.URL, "://", "://bob:secret@", 1) + "/token", creds: true, err: "user name"},
 		{name: "not http", host: "127.0.0.1", realm: "file:///etc/passwd", creds: true, err: "not an http(s) URL"},
-		{name: "https on another domain with credentials", host: "localhost", realm: tlsToken.URL + "/token", creds: true, err: "another domain"},
+		{name: "https on another domain with credentials", host: "registry.test", realm: tlsToken.URL + "/token", creds: true, err: "another domain"},
 		{name: "field spelled Token", host: "127.0.0.1", realm: srv.URL + "/token", body: `{"Token": "T0K3N"}`, err: "no token"},
 		{name: "field spelled ACCESS_TOKEN", host: "127.0.0.1", realm: srv.URL + "/token", body: `{"ACCESS_TOKEN": "T0K3N"}`, err: "no token"},
 		{name: "field access_token", host: "127.0.0.1", realm: srv.URL + "/token", body: `{"access_token": "T0K3N"}`},
@@ -629,7 +629,7 @@ func TestTokenRealm(t *testing.T) {
 			if tc.creds {
 				creds.entries = map[string][2]string{repo.Host: {"alice", "pw"}}
 			}
-			c := newClient(t, Options{Credentials: creds, Transport: tlsToken.Client().Transport})
+			c := newClient(t, Options{Credentials: creds, Transport: loopbackTransport(tlsToken), PlainHTTP: tc.host != "127.0.0.1"})
 			_, _, err := c.GetManifest(context.Background(), repo, h)
 			if tc.err == "" {
 				if err != nil {
@@ -741,4 +741,21 @@ func TestStalledBodyIsAbandoned(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loopbackTransport is srv's client transport (which trusts its certificate)
+// dialing every host name on 127.0.0.1, so that a test can name a registry
+// "registry.test" without a resolver (Bazel's hermetic sandbox has no
+// /etc/hosts, not even for localhost).
+func loopbackTransport(srv *httptest.Server) http.RoundTripper {
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}
+	return tr
 }
