@@ -44,7 +44,7 @@ type ApplyOptions struct {
 	// SkipDevices skips character and block device entries. Without it
 	// they are an error.
 	SkipDevices bool
-	// AnyCompression accepts bzip2 and zstd streams too. Gzip and plain
+	// AnyCompression accepts bzip2, xz and zstd streams too. Gzip and plain
 	// tar are always accepted.
 	AnyCompression bool
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stagex/stagex-bazel/tools/ociimage"
+	"github.com/ulikunitz/xz"
 )
 
 // want describes what a built image's new layers must hold, applied in
@@ -131,7 +132,21 @@ func copyContext(t *testing.T) tree {
 		"arch.tar.gz": {data: string(tgz(t, tarEntry{name: "top/", typ: tar.TypeDir, mode: 0o755}, tarEntry{name: "top/f", body: "F\n", typ: tar.TypeReg, mode: 0o640}, tarEntry{name: "top/l", link: "f", typ: tar.TypeSymlink, mode: 0o777})), mode: 0o644},
 		"arch.tar":    {data: string(makeTar(t, tarEntry{name: "plain/g", body: "G\n", typ: tar.TypeReg, mode: 0o644})), mode: 0o644},
 		"notar.gz":    {data: string(gzipped(t, "just text\n")), mode: 0o644},
+		"arch.tar.xz": {data: string(xzipped(t, string(makeTar(t, tarEntry{name: "xzd/h", body: "H\n", typ: tar.TypeReg, mode: 0o600})))), mode: 0o644},
 	}
+}
+
+func xzipped(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	zw, err := xz.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func gzipped(t *testing.T, s string) []byte {
@@ -242,6 +257,15 @@ func TestCopyAndAdd(t *testing.T) {
 			modes:  map[string]os.FileMode{"x/top/f": 0o640},
 			links:  map[string]string{"x/top/l": "f"},
 			absent: []string{"x/arch.tar.gz"},
+		},
+	}, {
+		name:   "ADD unpacks a local tar.xz",
+		cf:     "ADD arch.tar.xz /x/",
+		layers: 1,
+		want: want{
+			files:  map[string]string{"x/xzd/h": "H\n"},
+			modes:  map[string]os.FileMode{"x/xzd/h": 0o600},
+			absent: []string{"x/arch.tar.xz"},
 		},
 	}, {
 		name:   "ADD unpacks a plain tar",
