@@ -114,7 +114,7 @@ func Build(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer os.RemoveAll(work)
-	b := &builder{o: o, file: cf, stage: stage, work: work, roots: map[string]string{}, owners: map[string]layer.Owner{}}
+	b := &builder{o: o, file: cf, stage: stage, work: work, roots: map[string]fromRoot{}, owners: map[string]layer.Owner{}}
 	return b.run(ctx)
 }
 
@@ -124,7 +124,7 @@ type builder struct {
 	stage *containerfile.Stage
 	work  string
 	root  string
-	roots map[string]string // image layout -> its unpacked root
+	roots map[string]fromRoot // image layout -> its unpacked root
 	n     int
 	// owners holds the ownership Apply could not give files of the stage
 	// root (an unprivileged runner cannot chown), and that of files an
@@ -413,21 +413,24 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 		if err != nil {
 			return b.fail(s, "--chown=%s: %v", s.Chown, err)
 		}
-		opts.uid, opts.gid = uid, gid
+		opts.chown = &layer.Owner{UID: uid, GID: gid}
 	}
 	dest := s.Dest
 	if !path.IsAbs(dest) {
 		dest = path.Join(orRoot(s.Workdir), dest)
 	}
+	// The directory COPY makes sure of before copying: the destination
+	// when it names a directory ("." does), else its parent.
+	destDir := path.Dir(dest)
+	if strings.HasSuffix(s.Dest, "/") || s.Dest == "." || s.Dest == "" {
+		destDir = dest
+	}
 	nsrc := len(s.Srcs) + len(s.Files)
 	intoDir := strings.HasSuffix(s.Dest, "/") || nsrc > 1 || b.isDirInRoot(dest)
 
-	var entries []copyEntry
-	for _, h := range s.Files {
-		entries = append(entries, copyEntry{dest: destFor(dest, h.Name, intoDir), data: []byte(h.Content), info: heredocInfo{size: int64(len(h.Content))}})
-	}
+	// As BuildKit: the sources in order, then the heredocs.
 	for _, src := range s.Srcs {
-		var got []copyEntry
+		var got []copySource
 		var err error
 		if s.From != nil {
 			got, err = b.fromImage(s, src, dest, intoDir || isGlob(src))
@@ -444,8 +447,49 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 		if err != nil {
 			return err
 		}
-		entries = append(entries, got...)
+		for _, c := range got {
+			if err := b.applySource(s, destDir, c, opts); err != nil {
+				return err
+			}
+		}
 	}
+	for _, h := range s.Files {
+		e := copyEntry{dest: destFor(dest, h.Name, intoDir), data: []byte(h.Content), info: heredocInfo(int64(len(h.Content)))}
+		if err := b.applySource(s, destDir, copySource{entries: []copyEntry{e}}, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copySource is what one source of a COPY copies: its entries and, for a
+// directory, where its contents go.
+type copySource struct {
+	entries []copyEntry
+	top     string // the destination of a directory's contents, or ""
+}
+
+// applySource copies one source: the missing directories of destDir and
+// of the source's top, then its entries.
+func (b *builder) applySource(s *containerfile.Step, destDir string, c copySource, opts copyOptions) error {
+	var entries []copyEntry
+	made := map[string]bool{}
+	for _, dir := range []string{destDir, c.top} {
+		if dir == "" {
+			continue
+		}
+		dirs, err := missingDirs(b.root, dir, opts)
+		if err != nil {
+			return b.fail(s, "%v", err)
+		}
+		for _, d := range dirs {
+			if !made[d.dest] {
+				made[d.dest] = true
+				entries = append(entries, d)
+			}
+		}
+	}
+	entries = append(entries, c.entries...)
 	return b.applyEntries(s, entries, opts)
 }
 
@@ -474,7 +518,7 @@ func (b *builder) isDirInRoot(p string) bool {
 
 // fromContext selects context files for one COPY/ADD source. ADD of a
 // local archive is unpacked at once, and reported by archive=true.
-func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) (entries []copyEntry, archive bool, err error) {
+func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) (sources []copySource, archive bool, err error) {
 	clean := path.Clean(strings.TrimPrefix(src, "/"))
 	var matched []string
 	for p := range b.o.Context {
@@ -493,27 +537,45 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 			return nil, ok, err
 		}
 	}
-	for _, p := range matched {
+	entry := func(p, to string) (copyEntry, error) {
 		info, err := os.Stat(b.o.Context[p]) // context inputs are symlinks into Bazel's tree
 		if err != nil {
-			return nil, false, err
+			return copyEntry{}, err
 		}
-		var to string
-		switch {
-		case single:
-			to = destFor(dest, path.Base(p), intoDir)
-		case clean == "." || isGlob(clean):
-			if isGlob(clean) {
-				to = path.Join(dest, path.Base(p))
-			} else {
-				to = path.Join(dest, p)
-			}
-		default: // a directory: its contents go to dest
-			to = path.Join(dest, strings.TrimPrefix(p, clean+"/"))
-		}
-		entries = append(entries, copyEntry{src: b.o.Context[p], dest: to, info: contextInfo{info}})
+		return copyEntry{src: b.o.Context[p], dest: to, info: contextInfo{info}}, nil
 	}
-	return entries, false, nil
+	switch {
+	case single || isGlob(clean):
+		// Files, each a source of its own.
+		for _, p := range matched {
+			to := destFor(dest, path.Base(p), intoDir)
+			if !single {
+				to = path.Join(dest, path.Base(p))
+			}
+			e, err := entry(p, to)
+			if err != nil {
+				return nil, false, err
+			}
+			sources = append(sources, copySource{entries: []copyEntry{e}})
+		}
+		return sources, false, nil
+	default:
+		// A directory (or the whole context): its contents go to dest.
+		dir := clean
+		if dir == "." {
+			dir = ""
+		}
+		c := copySource{top: dest, entries: contextDirs(dir, dest, matched)}
+		for _, p := range matched {
+			e, err := entry(p, path.Join(dest, strings.TrimPrefix(p, dir+"/")))
+			if err != nil {
+				return nil, false, err
+			}
+			c.entries = append(c.entries, e)
+		}
+		sort.SliceStable(c.entries, func(i, j int) bool { return c.entries[i].dest < c.entries[j].dest })
+		return []copySource{c}, false, nil
+	}
 }
 
 // addArchive unpacks a local tar archive (plain, gzip, bzip2, zstd) into
@@ -540,23 +602,24 @@ func (b *builder) addArchive(s *containerfile.Step, file, dest string) (bool, er
 	return true, nil
 }
 
-// fromImage selects files from another image for COPY --from.
-func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir bool) ([]copyEntry, error) {
+// fromImage selects files from another image for COPY --from: one source
+// per match of a wildcard.
+func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir bool) ([]copySource, error) {
 	layout, ok := b.o.Images[s.From.Raw]
 	if !ok {
 		return nil, b.fail(s, "image %q was not given to the build (--image %s=DIR)", s.From.Raw, s.From.Raw)
 	}
-	root, err := b.unpacked(layout)
+	root, owners, err := b.unpacked(layout)
 	if err != nil {
 		return nil, err
 	}
-	var sources []string
+	var hosts []string
 	if isGlob(src) {
 		host, err := layer.ResolvePath(root, path.Dir(src))
 		if err != nil {
 			return nil, err
 		}
-		sources, err = filepath.Glob(filepath.Join(host, path.Base(src)))
+		hosts, err = filepath.Glob(filepath.Join(host, path.Base(src)))
 		if err != nil {
 			return nil, b.fail(s, "%s: %v", src, err)
 		}
@@ -565,16 +628,25 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 		if err != nil {
 			return nil, err
 		}
-		sources = []string{host}
+		hosts = []string{host}
 	}
-	var out []copyEntry
-	for _, host := range sources {
+	var out []copySource
+	for _, host := range hosts {
 		info, err := os.Lstat(host)
 		if err != nil {
 			return nil, b.fail(s, "%s: not found in %s", src, s.From.Raw)
 		}
+		rel, err := filepath.Rel(root, host)
+		if err != nil {
+			return nil, err
+		}
+		rel = filepath.ToSlash(rel)
+		c := copySource{}
 		to := dest
-		if !info.IsDir() {
+		if info.IsDir() {
+			// Its contents go to dest, also for a wildcard's match.
+			c.top = dest
+		} else {
 			// A source that is a symbolic link was followed (as BuildKit
 			// does); the copy keeps the name the Containerfile gave.
 			name := filepath.Base(host)
@@ -582,14 +654,11 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 				name = path.Base(src)
 			}
 			to = destFor(dest, name, intoDir)
-		} else if isGlob(src) {
-			to = path.Join(dest, filepath.Base(host))
 		}
-		got, err := treeEntries(host, to)
-		if err != nil {
+		if c.entries, err = treeEntries(host, rel, to, diskOwners(owners)); err != nil {
 			return nil, err
 		}
-		out = append(out, got...)
+		out = append(out, c)
 	}
 	if len(out) == 0 {
 		return nil, b.fail(s, "%s matches nothing in %s", src, s.From.Raw)
@@ -597,25 +666,32 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 	return out, nil
 }
 
+// fromRoot is an image unpacked for COPY --from, with the owners its
+// layers recorded where the runner could not give them.
+type fromRoot struct {
+	dir    string
+	owners map[string]layer.Owner
+}
+
 // unpacked returns the root filesystem of an image layout, unpacking it
 // once per build.
-func (b *builder) unpacked(layout string) (string, error) {
-	if root, ok := b.roots[layout]; ok {
-		return root, nil
+func (b *builder) unpacked(layout string) (string, map[string]layer.Owner, error) {
+	if r, ok := b.roots[layout]; ok {
+		return r.dir, r.owners, nil
 	}
-	root := filepath.Join(b.work, fmt.Sprintf("from-%d", len(b.roots)))
-	if err := os.Mkdir(root, 0o755); err != nil {
-		return "", err
+	r := fromRoot{dir: filepath.Join(b.work, fmt.Sprintf("from-%d", len(b.roots))), owners: map[string]layer.Owner{}}
+	if err := os.Mkdir(r.dir, 0o755); err != nil {
+		return "", nil, err
 	}
 	layers, err := ociimage.BaseLayers(layout)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if err := unpackLayers(root, layers, nil); err != nil {
-		return "", err
+	if err := unpackLayers(r.dir, layers, r.owners); err != nil {
+		return "", nil, err
 	}
-	b.roots[layout] = root
-	return root, nil
+	b.roots[layout] = r
+	return r.dir, r.owners, nil
 }
 
 // unpackLayers applies layers in order onto root. Each layer file is

@@ -25,6 +25,7 @@ type want struct {
 	modes   map[string]os.FileMode // path -> permission bits
 	dirs    []string               // directories
 	links   map[string]string      // path -> symbolic link target
+	hard    map[string]string      // path -> the path it is a hard link to
 	owners  map[string][2]int      // path -> uid, gid
 	absent  []string               // paths the layers must not leave
 	noLayer bool                   // the image is its base's layers, unchanged
@@ -73,6 +74,11 @@ func (w want) check(t *testing.T, b built) {
 	for p, target := range w.links {
 		if e, ok := top[p]; !ok || e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != target {
 			t.Errorf("%s: want a symbolic link to %s", p, target)
+		}
+	}
+	for p, target := range w.hard {
+		if e, ok := top[p]; !ok || e.hdr.Typeflag != tar.TypeLink || e.hdr.Linkname != target {
+			t.Errorf("%s: want a hard link to %s", p, target)
 		}
 	}
 	for p, o := range w.owners {
@@ -239,6 +245,29 @@ func TestCopyAndAdd(t *testing.T) {
 		layers: 1,
 		want:   want{owners: map[string][2]int{"own/a.txt": {7, 7}}},
 	}, {
+		name:   "--chown owns the directories it creates, not those there",
+		cf:     "COPY --chown=1000:1000 a.txt /new/deep/a.txt\nCOPY --chown=7 a.txt /new/deep/more/",
+		layers: 2,
+		want: want{
+			owners: map[string][2]int{"new": {1000, 1000}, "new/deep": {1000, 1000}, "new/deep/a.txt": {1000, 1000}, "new/deep/more": {7, 7}, "new/deep/more/a.txt": {7, 7}},
+			modes:  map[string]os.FileMode{"new": 0o755, "new/deep": 0o755, "new/deep/more": 0o755},
+		},
+	}, {
+		name:   "--chmod applies to the directories it copies and creates",
+		cf:     "COPY --chmod=0700 dir/ /cm/x/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"cm": 0o700, "cm/x": 0o700, "cm/x/sub": 0o700, "cm/x/x": 0o700, "cm/x/sub/y": 0o700}},
+	}, {
+		name:   "--chmod's special bits reach what it copies, not the directories it creates",
+		cf:     "COPY --chmod=2750 dir/ /sg/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"sg": 0o750, "sg/sub": 0o2750, "sg/x": 0o2750}},
+	}, {
+		name:   "a directory copied over another gives its subdirectories its modes, not its top",
+		cf:     "COPY --chmod=0700 dir /m/\nCOPY dir /m/",
+		layers: 2,
+		want:   want{modes: map[string]os.FileMode{"m": 0o700, "m/sub": 0o755, "m/x": 0o644, "m/sub/y": 0o644}},
+	}, {
 		name:   "heredoc",
 		cf:     "COPY <<EOF /etc/h.conf\nkey=value\nline two\nEOF",
 		layers: 1,
@@ -311,7 +340,10 @@ func TestCopyFromImage(t *testing.T) {
 		"usr/lib/libx.so":   {data: "lib\n", mode: 0o755},
 		"usr/lib/libx.so.1": {link: "libx.so"},
 		"usr/share/doc/r":   {data: "readme\n", mode: 0o644},
+		"opt/t":             dirNode(0o750),
 		"opt/t/a":           {data: "a\n", mode: 0o644},
+		"opt/t/h":           {hard: "opt/t/a"},
+		"opt/t/s":           dirNode(0o700),
 		"lib64":             {link: "usr/lib"},
 	})}, ociimage.Config{})
 	images := map[string]string{"stagex/core-other": other}
@@ -344,6 +376,20 @@ func TestCopyFromImage(t *testing.T) {
 		cf:     "COPY --from=stagex/core-other /usr /u",
 		layers: 1,
 		want:   want{files: map[string]string{"u/lib/libx.so": "lib\n", "u/share/doc/r": "readme\n"}, absent: []string{"u/usr"}},
+	}, {
+		name:   "a new destination directory is 0755, its subdirectories keep their modes, hard links stay links",
+		cf:     "COPY --from=stagex/core-other /opt/t /t2",
+		layers: 1,
+		want: want{
+			modes: map[string]os.FileMode{"t2": 0o755, "t2/s": 0o700},
+			files: map[string]string{"t2/a": "a\n"},
+			hard:  map[string]string{"t2/h": "t2/a"},
+		},
+	}, {
+		name:   "names of one file given as two sources are two files",
+		cf:     "COPY --from=stagex/core-other /opt/t/a /opt/t/h /two/",
+		layers: 1,
+		want:   want{files: map[string]string{"two/a": "a\n", "two/h": "a\n"}},
 	}, {
 		name:   "whole image",
 		cf:     "COPY --from=stagex/core-other . /",
