@@ -83,6 +83,20 @@ func helperMain(args []string) int {
 		out["err"] = errString(os.Lchown(args[1], uid, gid))
 	case "write":
 		out["err"] = errString(os.WriteFile(args[1], []byte(args[2]), 0o644))
+	case "pipes": // pipes: what /dev/pipes holds, and whether it takes a write
+		for _, p := range []string{"/dev/pipes", "/dev/pipes/EOF", "/dev/pipes/data", "/dev/pipes/missing"} {
+			fi, err := os.Lstat(p)
+			switch {
+			case err != nil:
+				out[p] = errString(err)
+			case fi.IsDir():
+				out[p] = fmt.Sprintf("dir %o", fi.Mode().Perm())
+			default:
+				b, err := os.ReadFile(p)
+				out[p] = fmt.Sprintf("file %o %s (%s)", fi.Mode().Perm(), b, errString(err))
+			}
+		}
+		out["write"] = errString(os.WriteFile("/dev/pipes/new", nil, 0o644))
 	case "readdir":
 		ents, err := os.ReadDir(args[1])
 		var names []string

@@ -109,6 +109,9 @@ func setupAndStart(cfg *initConfig) (int, error) {
 	if err := setupDev(root + "/dev"); err != nil {
 		return 0, err
 	}
+	if err := setupPipes(root+PipesDir, cfg.Pipes); err != nil {
+		return 0, err
+	}
 	if cfg.TmpFS {
 		if err := unix.Mount("tmpfs", root+"/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
 			return 0, fmt.Errorf("mounting tmpfs on /tmp: %w", err)
@@ -384,6 +387,49 @@ func setupDev(dir string) error {
 		return fmt.Errorf("mounting /dev/pts: %w", err)
 	}
 	return nil
+}
+
+// setupPipes mounts a tmpfs at dir (in /dev's tmpfs), writes the files
+// into it and makes it read-only. Nothing is made without files.
+func setupPipes(dir string, files []PipeFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
+		return fmt.Errorf("mounting tmpfs on %s: %w", PipesDir, err)
+	}
+	for _, f := range files {
+		p := dir + "/" + f.Name
+		if err := os.WriteFile(p, f.Data, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, fs.FileMode(f.Mode&0o777)|modeBits(f.Mode)); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("making %s read-only: %w", PipesDir, err)
+	}
+	return nil
+}
+
+// modeBits turns the setuid, setgid and sticky bits of a numeric mode
+// into os.FileMode's.
+func modeBits(m uint32) fs.FileMode {
+	var out fs.FileMode
+	if m&0o4000 != 0 {
+		out |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		out |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		out |= fs.ModeSticky
+	}
+	return out
 }
 
 // bindReadOnly bind-mounts src on dst and makes the new mount read-only,

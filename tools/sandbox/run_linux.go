@@ -33,6 +33,7 @@ type initConfig struct {
 	Hostname string
 	TmpFS    bool
 	SingleID bool
+	Pipes    []PipeFile
 }
 
 // initResult is what the init sends back over a pipe before it exits.
@@ -79,6 +80,16 @@ func (spec *Spec) config() (*initConfig, error) {
 	if !path.IsAbs(dir) {
 		return nil, fmt.Errorf("Spec.Dir %q is not an absolute path", spec.Dir)
 	}
+	seen := map[string]bool{}
+	for _, f := range spec.Pipes {
+		if f.Name == "" || f.Name == "." || f.Name == ".." || strings.Contains(f.Name, "/") || seen[f.Name] {
+			return nil, fmt.Errorf("Spec.Pipes: %q is not a file name of its own (no '/', not empty, \".\" or \"..\", given once)", f.Name)
+		}
+		if f.Mode&^0o7777 != 0 {
+			return nil, fmt.Errorf("Spec.Pipes: %s: mode %o has more than permission bits", f.Name, f.Mode)
+		}
+		seen[f.Name] = true
+	}
 	host := spec.Hostname
 	if host == "" {
 		host = DefaultHostname
@@ -88,7 +99,7 @@ func (spec *Spec) config() (*initConfig, error) {
 	}
 	return &initConfig{
 		Root: root, Args: spec.Args, Env: spec.Env, Dir: path.Clean(dir),
-		User: spec.User, Hostname: host, TmpFS: spec.TmpFS,
+		User: spec.User, Hostname: host, TmpFS: spec.TmpFS, Pipes: spec.Pipes,
 	}, nil
 }
 

@@ -16,6 +16,7 @@
 //   - a tmpfs /dev holding read-only bind mounts of the host's null, zero,
 //     full, random, urandom and tty, the fd/stdin/stdout/stderr/ptmx links, a
 //     tmpfs /dev/shm and a private devpts /dev/pts;
+//   - Spec.Pipes in /dev/pipes, a read-only tmpfs, if any;
 //   - a tmpfs /tmp only if Spec.TmpFS is set (otherwise /tmp is Root's);
 //   - a network namespace whose only interface is an up loopback;
 //   - hostname Spec.Hostname ("stagex" by default);
@@ -97,6 +98,10 @@ type Spec struct {
 	// caller could map a range of ids: the run then behaves as under
 	// Bazel's linux-sandbox, which tests of that mode use.
 	SingleID bool
+	// Pipes are files the command finds in /dev/pipes, a read-only
+	// directory of the sandbox's own /dev (so never in Root), where
+	// BuildKit mounts the script of a RUN heredoc that starts with "#!".
+	Pipes []PipeFile
 	// KeepMountPoints leaves the directories /dev, /proc and /sys in Root
 	// when the command ends, creating those that are missing, as runc
 	// does for BuildKit (whose layers then hold them); otherwise the
@@ -108,6 +113,16 @@ type Spec struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
+
+// PipeFile is one file of /dev/pipes.
+type PipeFile struct {
+	Name string // a plain file name
+	Data []byte
+	Mode uint32 // permission bits
+}
+
+// PipesDir is where Spec.Pipes appear.
+const PipesDir = "/dev/pipes"
 
 // DefaultHostname is the host name used when Spec.Hostname is empty.
 const DefaultHostname = "stagex"

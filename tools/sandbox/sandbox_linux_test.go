@@ -777,6 +777,12 @@ func TestSetupErrors(t *testing.T) {
 			"dev is a symlink, not a directory"},
 		{"not executable", Spec{Root: root, Args: []string{"/etc/passwd"}},
 			"permission denied"},
+		{"pipe with a path", Spec{Root: root, Args: []string{helper}, Pipes: []PipeFile{{Name: "a/b"}}},
+			`Spec.Pipes: "a/b" is not a file name of its own`},
+		{"pipe named twice", Spec{Root: root, Args: []string{helper}, Pipes: []PipeFile{{Name: "x"}, {Name: "x"}}},
+			`Spec.Pipes: "x" is not a file name of its own`},
+		{"pipe mode", Spec{Root: root, Args: []string{helper}, Pipes: []PipeFile{{Name: "x", Mode: 0o100755}}},
+			"Spec.Pipes: x: mode 100755 has more than permission bits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1002,5 +1008,40 @@ func BenchmarkEmptyRun(b *testing.B) {
 		if err := Run(context.Background(), spec); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPipes checks that Spec.Pipes are read-only files of the sandbox's
+// /dev/pipes, with their modes, and that nothing of them reaches Root.
+func TestPipes(t *testing.T) {
+	requireNamespaces(t)
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("single-id=%v", single), func(t *testing.T) {
+			root := newRoot(t)
+			before := snapshot(t, root)
+			pipes := []PipeFile{{Name: "EOF", Data: []byte("#!/bin/sh\n"), Mode: 0o755}, {Name: "data", Data: []byte("d"), Mode: 0o640}}
+			spec := Spec{Root: root, SingleID: single, Pipes: pipes}
+			got := runHelper(t, spec, "pipes")
+			want := map[string]any{
+				"/dev/pipes":         "dir 755",
+				"/dev/pipes/EOF":     "file 755 #!/bin/sh\n (ok)",
+				"/dev/pipes/data":    "file 640 d (ok)",
+				"write":              "EROFS",
+				"/dev/pipes/missing": "ENOENT",
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s: %v, want %v", k, got[k], v)
+				}
+			}
+			if after := snapshot(t, root); before != after {
+				t.Errorf("Root changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+	// Without pipes there is no /dev/pipes.
+	got := runHelper(t, Spec{Root: newRoot(t)}, "stat", "/dev/pipes")
+	if got["/dev/pipes"] != "ENOENT" {
+		t.Errorf("/dev/pipes without Spec.Pipes: %v, want none", got["/dev/pipes"])
 	}
 }

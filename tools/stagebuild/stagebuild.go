@@ -302,27 +302,15 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		return b.fail(s, "RUN --device is not supported")
 	}
 	argv := s.Argv()
-	var cleanup []string
+	var pipes []sandbox.PipeFile
 	if s.Shebang {
-		// The script is written into the root for the step and removed
-		// before the change is recorded.
-		b.n++
-		dir := fmt.Sprintf("/.stagex-run-%d", b.n)
-		host := filepath.Join(b.root, dir)
-		if err := os.Mkdir(host, 0o755); err != nil {
-			return err
+		// As BuildKit: the script is a read-only file in /dev/pipes,
+		// which never reaches the root.
+		if path.Dir(s.ScriptPath) != sandbox.PipesDir {
+			return b.fail(s, "the script of a heredoc with #! runs from %s, not %s", sandbox.PipesDir, path.Dir(s.ScriptPath))
 		}
-		cleanup = append(cleanup, host)
-		if err := os.WriteFile(filepath.Join(host, "script"), []byte(s.Script), 0o755); err != nil {
-			return err
-		}
-		argv = []string{dir + "/script"}
+		pipes = []sandbox.PipeFile{{Name: path.Base(s.ScriptPath), Data: []byte(s.Script), Mode: 0o755}}
 	}
-	defer func() {
-		for _, c := range cleanup {
-			os.RemoveAll(c)
-		}
-	}()
 	if len(argv) == 0 {
 		return b.fail(s, "nothing to run")
 	}
@@ -349,6 +337,7 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		User:     s.User,
 		Hostname: Hostname,
 		SingleID: b.o.singleID,
+		Pipes:    pipes,
 		// BuildKit's layers hold the mount points runc made.
 		KeepMountPoints: true,
 		Stdin:           bytes.NewReader(nil),
