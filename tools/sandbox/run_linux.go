@@ -34,13 +34,16 @@ type initConfig struct {
 	TmpFS    bool
 	SingleID bool
 	Pipes    []PipeFile
+	// RecordChowns emulates chown in single-id mode (see chown_linux.go).
+	RecordChowns bool
 }
 
 // initResult is what the init sends back over a pipe before it exits.
 type initResult struct {
-	Err    string `json:",omitempty"` // setup failed; the command did not run
-	Code   int    // exit status
-	Signal int    // killing signal, or 0
+	Err    string  `json:",omitempty"` // setup failed; the command did not run
+	Code   int     // exit status
+	Signal int     // killing signal, or 0
+	Chowns []Chown `json:",omitempty"` // what the chown emulation recorded
 }
 
 // config validates spec and fills in defaults.
@@ -100,6 +103,7 @@ func (spec *Spec) config() (*initConfig, error) {
 	return &initConfig{
 		Root: root, Args: spec.Args, Env: spec.Env, Dir: path.Clean(dir),
 		User: spec.User, Hostname: host, TmpFS: spec.TmpFS, Pipes: spec.Pipes,
+		RecordChowns: spec.RecordChown != nil,
 	}, nil
 }
 
@@ -191,6 +195,11 @@ func runInit(ctx context.Context, spec *Spec, cfg *initConfig, mode idMode) erro
 			return fmt.Errorf("sandbox: %w", ctx.Err())
 		}
 		return fmt.Errorf("sandbox: init died without a result: %v", werr)
+	}
+	if spec.RecordChown != nil {
+		for _, c := range res.Chowns {
+			spec.RecordChown(c)
+		}
 	}
 	switch {
 	case res.Err != "":

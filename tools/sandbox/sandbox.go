@@ -55,9 +55,11 @@
 // deviates from a system with many ids: every file of the root appears
 // owned by the USER, so permission checks are more lenient (the command may
 // write files and directories that a real build's user could not), and
-// chown to any other id fails. A USER of uid 0 with another gid, and ids
-// above 65535 (as in the range mode), are errors; Spec.SingleID forces
-// this mode, e.g. to test a build as it runs under Bazel.
+// chown to any other id fails. A command that runs as root may have its
+// chown calls emulated and recorded instead of refused (Spec.RecordChown).
+// A USER of uid 0 with another gid, and ids above 65535 (as in the range
+// mode), are errors; Spec.SingleID forces this mode, e.g. to test a build
+// as it runs under Bazel.
 //
 // Mount points: the sandbox needs Root/proc and Root/dev (and Root/tmp with
 // TmpFS) to be directories. Missing ones are created before the run and
@@ -102,6 +104,13 @@ type Spec struct {
 	// directory of the sandbox's own /dev (so never in Root), where
 	// BuildKit mounts the script of a RUN heredoc that starts with "#!".
 	Pipes []PipeFile
+	// RecordChown, when set, makes chown work for a command that runs as
+	// root in single-id mode: the sandbox emulates the calls and, after
+	// the run, gives RecordChown each ownership change the command asked
+	// for, in order, for the caller to record (see Chown). It is not
+	// called in the range mode, where chown is real, nor for a non-root
+	// USER.
+	RecordChown func(Chown)
 	// KeepMountPoints leaves the directories /dev, /proc and /sys in Root
 	// when the command ends, creating those that are missing, as runc
 	// does for BuildKit (whose layers then hold them); otherwise the

@@ -191,7 +191,8 @@ func (b *builder) run(ctx context.Context) error {
 	}
 	// As BuildKit: one layer per instruction that changes files (even
 	// when it changed none), one history entry per instruction it records.
-	before, err := layer.Snapshot(b.root)
+	// Recorded owners count as the files' own (see owners.go).
+	before, err := layer.SnapshotOwners(b.root, b.owners)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (b *builder) run(ctx context.Context) error {
 			return err
 		}
 		if step.Layer {
-			changes, now, err := layer.DiffSnapshot(b.root, before)
+			changes, now, err := layer.DiffSnapshotOwners(b.root, before, b.owners)
 			if err != nil {
 				return err
 			}
@@ -329,6 +330,11 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	}
 	tail := newTail(b.o.TailLines)
 	out := io.MultiWriter(b.o.Log, tail)
+	var chowns []sandbox.Chown
+	var recordChown func(sandbox.Chown)
+	if !emulated && b.singleID() {
+		recordChown = func(c sandbox.Chown) { chowns = append(chowns, c) }
+	}
 	err = sandbox.Run(ctx, sandbox.Spec{
 		Root:     b.root,
 		Args:     argv,
@@ -338,6 +344,8 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		Hostname: Hostname,
 		SingleID: b.o.singleID,
 		Pipes:    pipes,
+		// Where the sandbox cannot chown, it records what the step asked.
+		RecordChown: recordChown,
 		// BuildKit's layers hold the mount points runc made.
 		KeepMountPoints: true,
 		Stdin:           bytes.NewReader(nil),
@@ -350,7 +358,7 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	if emulated {
 		return b.ownNewPaths(before, owner)
 	}
-	return nil
+	return b.recordChowns(chowns)
 }
 
 func orRoot(dir string) string {
