@@ -42,14 +42,6 @@ import (
 // system call numbers are caught (32-bit and x32 calls on amd64 fail as
 // before). Architectures other than amd64 and arm64 have no emulation.
 
-// Chown is one ownership change a command asked for in single-id mode.
-type Chown struct {
-	// Path is the file's absolute path in Root, symbolic links resolved.
-	Path string
-	// UID and GID are the ids asked for; -1 leaves one unchanged.
-	UID, GID int
-}
-
 // seccompData, seccompNotif and seccompNotifResp are the kernel's struct
 // seccomp_data, seccomp_notif and seccomp_notif_resp.
 type seccompData struct {

@@ -130,6 +130,14 @@ type PipeFile struct {
 	Mode uint32 // permission bits
 }
 
+// Chown is one ownership change a command asked for in single-id mode.
+type Chown struct {
+	// Path is the file's absolute path in Root, symbolic links resolved.
+	Path string
+	// UID and GID are the ids asked for; -1 leaves one unchanged.
+	UID, GID int
+}
+
 // PipesDir is where Spec.Pipes appear.
 const PipesDir = "/dev/pipes"
 
