@@ -139,7 +139,25 @@ func copyContext(t *testing.T) tree {
 		"arch.tar":    {data: string(makeTar(t, tarEntry{name: "plain/g", body: "G\n", typ: tar.TypeReg, mode: 0o644})), mode: 0o644},
 		"notar.gz":    {data: string(gzipped(t, "just text\n")), mode: 0o644},
 		"arch.tar.xz": {data: string(xzipped(t, string(makeTar(t, tarEntry{name: "xzd/h", body: "H\n", typ: tar.TypeReg, mode: 0o600})))), mode: 0o644},
+		"v7.tar":      {data: string(v7Tar(t, "old/v", "V\n")), mode: 0o644},
 	}
+}
+
+// v7Tar is a tar of one file in the format before POSIX: no "ustar" magic.
+func v7Tar(t *testing.T, name, body string) []byte {
+	b := makeTar(t, tarEntry{name: name, body: body, typ: tar.TypeReg, mode: 0o644})
+	hdr := b[:512]
+	copy(hdr[257:265], make([]byte, 8)) // magic and version
+	copy(hdr[148:156], "        ")
+	sum := 0
+	for _, c := range hdr {
+		sum += int(c)
+	}
+	copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	if _, err := tar.NewReader(bytes.NewReader(b)).Next(); err != nil {
+		t.Fatalf("crafted v7 tar: %v", err)
+	}
+	return b
 }
 
 func xzipped(t *testing.T, s string) []byte {
@@ -296,6 +314,11 @@ func TestCopyAndAdd(t *testing.T) {
 			modes:  map[string]os.FileMode{"x/xzd/h": 0o600},
 			absent: []string{"x/arch.tar.xz"},
 		},
+	}, {
+		name:   "ADD unpacks an old tar without the ustar magic, as BuildKit",
+		cf:     "ADD v7.tar /x/",
+		layers: 1,
+		want:   want{files: map[string]string{"x/old/v": "V\n"}, absent: []string{"x/v7.tar"}},
 	}, {
 		name:   "ADD unpacks a plain tar",
 		cf:     "ADD arch.tar /x/",
