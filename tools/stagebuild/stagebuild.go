@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -435,11 +437,7 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 			if strings.Contains(src, "://") {
 				return b.fail(s, "%s: ADD from a URL is not allowed; make it a source in package.toml", src)
 			}
-			var archive bool
-			got, archive, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
-			if err == nil && archive {
-				continue
-			}
+			got, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
 		}
 		if err != nil {
 			return err
@@ -460,15 +458,19 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 }
 
 // copySource is what one source of a COPY copies: its entries and, for a
-// directory, where its contents go.
+// directory, where its contents go; or, for ADD, an archive to unpack.
 type copySource struct {
 	entries []copyEntry
 	top     string // the destination of a directory's contents, or ""
+	archive string // a local archive ADD unpacks into top
 }
 
 // applySource copies one source: the missing directories of destDir and
 // of the source's top, then its entries.
 func (b *builder) applySource(s *containerfile.Step, destDir string, c copySource, opts copyOptions) error {
+	if c.archive != "" {
+		return b.addArchive(s, c.archive, c.top)
+	}
 	var entries []copyEntry
 	made := map[string]bool{}
 	for _, dir := range []string{destDir, c.top} {
@@ -513,26 +515,34 @@ func (b *builder) isDirInRoot(p string) bool {
 	return err == nil && info.IsDir()
 }
 
-// fromContext selects context files for one COPY/ADD source. ADD of a
-// local archive is unpacked at once, and reported by archive=true.
-func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) (sources []copySource, archive bool, err error) {
+// fromContext selects context files for one COPY/ADD source: the file or
+// directory it names, or each file or directory a wildcard matches, as
+// many components deep as the wildcard (BuildKit's matching). A local
+// archive that ADD unpacks is a source of its own.
+func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) ([]copySource, error) {
 	clean := path.Clean(strings.TrimPrefix(src, "/"))
-	var matched []string
+	depth := strings.Count(clean, "/") + 1
+	matches := map[string][]string{} // match -> the context files under it
 	for p := range b.o.Context {
-		if ok, _ := path.Match(clean, p); ok || clean == "." || p == clean || strings.HasPrefix(p, clean+"/") {
-			matched = append(matched, p)
+		m := ""
+		switch {
+		case clean == ".":
+			m = "."
+		case isGlob(clean):
+			if parts := strings.Split(p, "/"); len(parts) >= depth {
+				if ok, _ := path.Match(clean, strings.Join(parts[:depth], "/")); ok {
+					m = strings.Join(parts[:depth], "/")
+				}
+			}
+		case p == clean || strings.HasPrefix(p, clean+"/"):
+			m = clean
+		}
+		if m != "" {
+			matches[m] = append(matches[m], p)
 		}
 	}
-	sort.Strings(matched)
-	if len(matched) == 0 {
-		return nil, false, b.fail(s, "%s: no such file in the build context", src)
-	}
-	single := len(matched) == 1 && matched[0] == clean
-	if single && s.Kind == "ADD" && s.Unpack != "false" {
-		ok, err := b.addArchive(s, b.o.Context[clean], dest)
-		if err != nil || ok {
-			return nil, ok, err
-		}
+	if len(matches) == 0 {
+		return nil, b.fail(s, "%s: no such file in the build context", src)
 	}
 	entry := func(p, to string) (copyEntry, error) {
 		info, err := os.Stat(b.o.Context[p]) // context inputs are symlinks into Bazel's tree
@@ -541,62 +551,71 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 		}
 		return copyEntry{src: b.o.Context[p], dest: to, info: contextInfo{info}}, nil
 	}
-	switch {
-	case single || isGlob(clean):
-		// Files, each a source of its own.
-		for _, p := range matched {
-			to := destFor(dest, path.Base(p), intoDir)
-			if !single {
-				to = path.Join(dest, path.Base(p))
+	var sources []copySource
+	for _, m := range slices.Sorted(maps.Keys(matches)) {
+		files := matches[m]
+		sort.Strings(files)
+		if len(files) == 1 && files[0] == m {
+			// A file.
+			if s.Kind == "ADD" && s.Unpack != "false" {
+				ok, err := isTarArchive(b.o.Context[m])
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					sources = append(sources, copySource{archive: b.o.Context[m], top: dest})
+					continue
+				}
 			}
-			e, err := entry(p, to)
+			to := destFor(dest, path.Base(m), intoDir)
+			if isGlob(clean) {
+				to = path.Join(dest, path.Base(m))
+			}
+			e, err := entry(m, to)
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			sources = append(sources, copySource{entries: []copyEntry{e}})
+			continue
 		}
-		return sources, false, nil
-	default:
 		// A directory (or the whole context): its contents go to dest.
-		dir := clean
+		dir := m
 		if dir == "." {
 			dir = ""
 		}
-		c := copySource{top: dest, entries: contextDirs(dir, dest, matched)}
-		for _, p := range matched {
+		c := copySource{top: dest, entries: contextDirs(dir, dest, files)}
+		for _, p := range files {
 			e, err := entry(p, path.Join(dest, strings.TrimPrefix(p, dir+"/")))
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			c.entries = append(c.entries, e)
 		}
 		sort.SliceStable(c.entries, func(i, j int) bool { return c.entries[i].dest < c.entries[j].dest })
-		return []copySource{c}, false, nil
+		sources = append(sources, c)
 	}
+	return sources, nil
 }
 
-// addArchive unpacks a local tar archive (plain, gzip, bzip2, zstd) into
-// dest, as ADD does. It returns false for a file that is not an archive.
-func (b *builder) addArchive(s *containerfile.Step, file, dest string) (bool, error) {
-	if ok, err := isTarArchive(file); err != nil || !ok {
-		return false, err
-	}
+// addArchive unpacks a local tar archive (plain, gzip, bzip2, xz, zstd)
+// into dest, as ADD does.
+func (b *builder) addArchive(s *containerfile.Step, file, dest string) error {
 	f, err := os.Open(file)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
 	r, err := layer.OpenArchive(f)
 	if err != nil {
-		return false, b.fail(s, "%v", err)
+		return b.fail(s, "%v", err)
 	}
 	if err := b.mkdirInRoot(dest); err != nil {
-		return false, err
+		return err
 	}
 	if err := extractUnder(b.root, dest, r, filepath.Base(file), b.owners); err != nil {
-		return false, b.fail(s, "%v", err)
+		return b.fail(s, "%v", err)
 	}
-	return true, nil
+	return nil
 }
 
 // fromImage selects files from another image for COPY --from: one source

@@ -228,6 +228,19 @@ func TestCopyAndAdd(t *testing.T) {
 		layers: 1,
 		want:   want{files: map[string]string{"g/a.txt": "A\n", "g/b.txt": "B\n"}, absent: []string{"g/c.md", "g/exe.sh"}},
 	}, {
+		name:   "a wildcard matching a directory copies its contents",
+		cf:     "COPY di* /wd/\nCOPY dir/s* /w2/",
+		layers: 2,
+		want: want{
+			files:  map[string]string{"wd/x": "X\n", "wd/sub/y": "Y\n", "w2/y": "Y\n"},
+			absent: []string{"wd/dir", "w2/sub"},
+		},
+	}, {
+		name:   "ADD unpacks each archive a wildcard matches",
+		cf:     "ADD arch.tar.* /ax/",
+		layers: 1,
+		want:   want{files: map[string]string{"ax/top/f": "F\n", "ax/xzd/h": "H\n"}, absent: []string{"ax/arch.tar.gz", "ax/arch.tar.xz"}},
+	}, {
 		name:   "several sources",
 		cf:     "COPY a.txt c.md /multi/",
 		layers: 1,
