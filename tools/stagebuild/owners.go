@@ -34,9 +34,11 @@ import (
 // and reports them (sandbox.Chown), and recordChowns records the new
 // owners in b.owners too. Snapshots count recorded owners as the files'
 // own, so a chowned path is a changed one, as on disk in the range mode.
-// Not seen: a record outlives its file when a later step deletes the path
-// and makes it again (the record stays until a COPY, ADD or chown
-// replaces it).
+// A record belongs to a file, not a path: a RUN step that deletes a
+// recorded path or puts another file there (rm and make again, sed -i)
+// drops the record (dropReplaced), so the new file has the owner it was
+// made with. Not seen: a new file that happens to get the freed inode
+// back.
 
 // singleID reports whether RUN steps run in the sandbox's single-id mode.
 func (b *builder) singleID() bool {
@@ -202,6 +204,45 @@ func (b *builder) recordChowns(chowns []sandbox.Chown) error {
 			o.GID = c.GID
 		}
 		b.owners[rel] = o
+	}
+	return nil
+}
+
+// recordedFiles maps each path b.owners records to the file (inode) it is
+// now, in single-id mode; it is nil otherwise (no records are made there).
+func (b *builder) recordedFiles() (map[string]uint64, error) {
+	if !b.singleID() || len(b.owners) == 0 {
+		return nil, nil
+	}
+	files := make(map[string]uint64, len(b.owners))
+	for rel := range b.owners {
+		var st syscall.Stat_t
+		err := syscall.Lstat(filepath.Join(b.root, filepath.FromSlash(rel)), &st)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		files[rel] = st.Ino
+	}
+	return files, nil
+}
+
+// dropReplaced drops the records of the paths of files (see
+// recordedFiles) that are gone or are another file now.
+func (b *builder) dropReplaced(files map[string]uint64) error {
+	for rel, ino := range files {
+		var st syscall.Stat_t
+		err := syscall.Lstat(filepath.Join(b.root, filepath.FromSlash(rel)), &st)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			delete(b.owners, rel)
+		case err != nil:
+			return err
+		case st.Ino != ino:
+			delete(b.owners, rel)
+		}
 	}
 	return nil
 }

@@ -145,6 +145,18 @@ func TestSingleIDMatchesRangeMode(t *testing.T) {
 			files:  map[string]string{"results/c1": "ok", "results/c2": "ok", "results/c3": "ok", "results/c4": "ok", "results/c5": "ENOENT"},
 			owners: map[string][2]int{"srv/a/f": {5, 7}, "srv/a": {1000, 0}, "results/u": {0, 0}},
 		},
+	}, {
+		// A chowned file replaced by a root step, and a USER's file
+		// deleted and made again by root, are root's.
+		name: "records go with their files",
+		cf: "RUN probe mkwrite a /srv/f x\nRUN probe chown c /srv/f 5 5\nRUN probe replace r /srv/f y\n" +
+			"USER builder\nRUN probe mkwrite m /results/u x\n" +
+			"USER root\nRUN probe rm d /results/u\nRUN probe write w /results/u z\n",
+		layers: 6,
+		want: want{
+			files:  map[string]string{"srv/f": "y", "results/u": "z"},
+			owners: map[string][2]int{"srv/f": {0, 0}, "results/u": {0, 0}},
+		},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			cf := "FROM stagex/core-base AS test\n" + tt.cf

@@ -330,6 +330,10 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 			return err
 		}
 	}
+	recorded, err := b.recordedFiles()
+	if err != nil {
+		return err
+	}
 	tail := newTail(b.o.TailLines)
 	out := io.MultiWriter(b.o.Log, tail)
 	var chowns []sandbox.Chown
@@ -356,6 +360,9 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s:%d: %s failed: %v\nlast lines of its output:\n%s", b.file.Path, s.Line, s.Original, err, tail.String())
+	}
+	if err := b.dropReplaced(recorded); err != nil {
+		return err
 	}
 	if emulated {
 		return b.ownNewPaths(before, owner)
