@@ -127,10 +127,10 @@ type builder struct {
 	work  string
 	root  string
 	roots map[string]fromRoot // image layout -> its unpacked root
-	n     int
 	// owners holds the ownership Apply could not give files of the stage
-	// root (an unprivileged runner cannot chown), and that of files an
-	// emulated non-root USER created (see owners.go).
+	// root (an unprivileged runner cannot chown), that of files an
+	// emulated non-root USER created, and the owners root steps gave
+	// with an emulated chown (see owners.go).
 	owners map[string]layer.Owner
 	single *bool // see singleID
 }
