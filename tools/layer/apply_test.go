@@ -183,7 +183,7 @@ var/sub/deep -rw-r--r-- d`,
 			if err := apply(t, root, ApplyOptions{}, lower...); err != nil {
 				t.Fatal(err)
 			}
-			if err := apply(t, root, ApplyOptions{}, tc.entries...); err != nil {
+			if err := apply(t, root, ApplyOptions{Whiteouts: true}, tc.entries...); err != nil {
 				t.Fatal(err)
 			}
 			if got := describe(t, root); got != tc.want {
@@ -263,11 +263,13 @@ outside/secret -rw-r--r-- pwned`,
 		{
 			name:    "whiteout through a symlink",
 			entries: func(o string) []ent { return []ent{symlink("s", o), file("s/.wh.secret", "", 0)} },
+			opts:    ApplyOptions{Whiteouts: true},
 			want:    `s Lrwxrwxrwx -> ` + outside,
 		},
 		{
 			name:    "opaque directory through a symlink",
 			entries: func(o string) []ent { return []ent{symlink("s", o), file("s/.wh..wh..opq", "", 0)} },
+			opts:    ApplyOptions{Whiteouts: true},
 			wantLines: []string{
 				"s Lrwxrwxrwx -> " + outside,
 				strings.TrimPrefix(outside, "/") + " drwxr-xr-x",
