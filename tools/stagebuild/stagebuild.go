@@ -739,7 +739,9 @@ func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) e
 		return err
 	}
 	defer r.Close()
-	aerr := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners})
+	// An image layer: its whiteouts apply, and its uncompressed bytes
+	// must be those the config's diff_ids name.
+	aerr := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners, Whiteouts: true, DiffID: l.DiffID})
 	// Apply may stop reading at the end of the compressed stream, or at
 	// damage in it: read to the end so that the blob's digest and size are
 	// always checked. A blob that does not match is the cause of whatever
