@@ -152,3 +152,26 @@ func TestExtractUnderWhiteoutNames(t *testing.T) {
 		})
 	}
 }
+
+// TestRunWhiteoutNamesFail checks that a RUN step that leaves a file named
+// like a whiteout fails, naming the step and the file, rather than writing
+// a layer that would delete /etc/passwd or empty /usr/lib when unpacked.
+func TestRunWhiteoutNamesFail(t *testing.T) {
+	requireSandbox(t)
+	for _, p := range []string{"/etc/.wh.passwd", "/usr/lib/.wh..wh..opq"} {
+		t.Run(p, func(t *testing.T) {
+			st := stageTest{containerfile: "FROM stagex/core-base AS test\nRUN probe mkwrite w " + p + " x\n"}
+			b := st.build(t)
+			if b.err == nil {
+				t.Fatal("Build succeeded")
+			}
+			msg := b.err.Error()
+			for _, s := range []string{b.opts.Containerfile + ":2:", strings.TrimPrefix(p, "/"), "whiteout"} {
+				if !strings.Contains(msg, s) {
+					t.Errorf("error does not say %q:\n%s", s, msg)
+				}
+			}
+			b.assertNoOutput(t)
+		})
+	}
+}
