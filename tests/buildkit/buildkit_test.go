@@ -13,6 +13,7 @@ package buildkit_test
 import (
 	"archive/tar"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stagex/stagex-bazel/tools/containerfile"
 	"github.com/stagex/stagex-bazel/tools/imagediff"
 	"github.com/stagex/stagex-bazel/tools/ociimage"
@@ -390,9 +392,50 @@ func TestIdenticalToBuildKit(t *testing.T) {
 				t.Fatal(err)
 			}
 			if ti.Digest != oi.Digest {
-				t.Fatalf("%s: same manifest %s, but our image index %s, BuildKit's %s", c.image, got, oi.Digest, ti.Digest)
+				t.Fatalf("%s: same first manifest %s, but our image index %s, BuildKit's %s\n%s",
+					c.image, got, oi.Digest, ti.Digest, indexDiff(t, ours, oi, theirs, ti))
 			}
 			t.Logf("%s: %s, identical to BuildKit's", c.image, got)
 		})
 	}
+}
+
+// indexDiff names the first field in which two image indexes differ (the
+// digest of another platform's manifest, say) and, where both are image
+// manifests, the first difference between those.
+func indexDiff(t *testing.T, ours string, od v1.Descriptor, theirs string, td v1.Descriptor) string {
+	t.Helper()
+	var raw [2][]byte
+	var idx [2]v1.IndexManifest
+	for i, l := range []struct {
+		dir string
+		d   v1.Descriptor
+	}{{ours, od}, {theirs, td}} {
+		b, err := ociimage.ReadBlob(ociimage.BlobPath(l.dir, l.d.Digest), l.d.Digest, l.d.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &idx[i]); err != nil {
+			t.Fatalf("%s: image index %s: %v", l.dir, l.d.Digest, err)
+		}
+		raw[i] = b
+	}
+	out := "image index: " + imagediff.JSONDiff(raw[0], raw[1])
+	for i := 0; i < len(idx[0].Manifests) && i < len(idx[1].Manifests); i++ {
+		a, b := idx[0].Manifests[i], idx[1].Manifests[i]
+		if a.Digest == b.Digest || !a.MediaType.IsImage() || !b.MediaType.IsImage() {
+			continue
+		}
+		var ma, mb []byte
+		var err error
+		if ma, err = ociimage.ReadBlob(ociimage.BlobPath(ours, a.Digest), a.Digest, a.Size); err == nil {
+			mb, err = ociimage.ReadBlob(ociimage.BlobPath(theirs, b.Digest), b.Digest, b.Size)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out += fmt.Sprintf("\nmanifest %d (%v): ours %s, BuildKit's %s: %s", i, a.Platform, a.Digest, b.Digest, imagediff.JSONDiff(ma, mb))
+		break
+	}
+	return out
 }

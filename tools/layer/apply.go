@@ -2,11 +2,15 @@ package layer
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,18 +48,40 @@ type ApplyOptions struct {
 	// SkipDevices skips character and block device entries. Without it
 	// they are an error.
 	SkipDevices bool
-	// AnyCompression accepts bzip2 and zstd streams too. Gzip and plain
+	// AnyCompression accepts bzip2, xz and zstd streams too. Gzip and plain
 	// tar are always accepted.
 	AnyCompression bool
+	// Whiteouts honours OCI whiteout entries (.wh.<name> deletes what
+	// lower layers put at <name>, .wh..wh..opq empties its directory), as
+	// unpacking an image layer must. Without it such entries are ordinary
+	// files, as BuildKit extracts them from an archive that ADD unpacks.
+	// Either way an entry .wh., .wh.. or .wh... is an error: it names no
+	// file that a whiteout could delete.
+	Whiteouts bool
+	// DiffID, when set ("sha256:<hex>"), is the digest the uncompressed
+	// tar must have, as an image config's rootfs.diff_ids gives it. Apply
+	// fails when the stream's digest differs, naming both.
+	DiffID string
+	// MaxBytes bounds the file contents one Apply may write, counting the
+	// size each regular entry declares (a sparse entry's full size), so
+	// that a small crafted input (a gzip bomb, a sparse entry) cannot fill
+	// the disk. Zero means DefaultMaxBytes.
+	MaxBytes int64
 }
 
+// DefaultMaxBytes is the default ApplyOptions.MaxBytes: 64 GiB, more than
+// any layer or archive a StageX package unpacks (the largest are a few GiB).
+const DefaultMaxBytes = 64 << 30
+
 // Apply unpacks the layer r (a tar stream, plain or gzip-compressed) onto
-// the directory root, honouring OCI whiteouts. Every path is resolved inside
-// root: names with ".." are rejected, absolute names are taken relative to
-// root, and symbolic links in the tree are followed as if root were "/", so
-// no entry can create or change anything outside root. The entry's own last
-// component is never followed: an existing file, link or directory of
-// another kind is replaced.
+// the directory root, honouring OCI whiteouts when opts.Whiteouts is set.
+// Every path is resolved inside root: names with ".." are rejected,
+// absolute names are taken relative to root, and symbolic links in the tree
+// are followed as if root were "/", so no entry can create or change
+// anything outside root. The entry's own last component is never followed:
+// an existing file, link or directory of another kind is replaced.
+// Directories get their modes at the end, so that one closed to writing
+// still receives its entries; none may lie deeper than MaxPathLen.
 func Apply(root string, r io.Reader, opts ApplyOptions) error {
 	name := opts.Name
 	if name == "" {
@@ -71,6 +97,17 @@ func Apply(root string, r io.Reader, opts ApplyOptions) error {
 	tr, err := decompress(br, c)
 	if err != nil {
 		return diag.Errorf(name, 0, "%v", err)
+	}
+	var diffID hash.Hash
+	if opts.DiffID != "" {
+		if !strings.HasPrefix(opts.DiffID, "sha256:") {
+			return diag.Errorf(name, 0, "diff_id %q: expected sha256:<hex>", opts.DiffID)
+		}
+		diffID = sha256.New()
+		tr = io.TeeReader(tr, diffID)
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
 	}
 	rt, err := openRoot(root)
 	if err != nil {
@@ -88,9 +125,18 @@ func Apply(root string, r io.Reader, opts ApplyOptions) error {
 		return err
 	}
 	// Drain what follows the tar's end-of-archive blocks so that a
-	// compressed stream's checksum is verified.
-	if _, err := io.Copy(io.Discard, tr); err != nil {
+	// compressed stream's checksum is verified, within the same cap.
+	n, err := io.Copy(io.Discard, io.LimitReader(tr, opts.MaxBytes+1))
+	if err != nil {
 		return diag.Errorf(name, 0, "after the end of the tar: %v", err)
+	}
+	if n > opts.MaxBytes {
+		return diag.Errorf(name, 0, "more than %d bytes after the end of the tar, the cap on one layer or archive", opts.MaxBytes)
+	}
+	if diffID != nil {
+		if got := "sha256:" + hex.EncodeToString(diffID.Sum(nil)); got != opts.DiffID {
+			return diag.Errorf(name, 0, "uncompressed digest %s, but the image config's diff_id is %s", got, opts.DiffID)
+		}
 	}
 	return nil
 }
@@ -108,8 +154,19 @@ type applier struct {
 	// whiteouts only hide what lower layers put there.
 	touched  map[string]bool
 	dirTimes []dirTime
+	// dirModes holds the modes of the layer's directories, set once
+	// everything is in them: a directory that forbids writing must still
+	// receive its entries when nothing overrides its permissions.
+	dirModes []dirMode
 	buf      []byte
 	entry    int
+	// written counts the file bytes the entries declared so far.
+	written int64
+}
+
+type dirMode struct {
+	path string
+	mode uint32
 }
 
 func (a *applier) errorf(hdrName string, format string, args ...any) error {
@@ -147,6 +204,52 @@ func (a *applier) run(tr *tar.Reader) error {
 			return fmt.Errorf("set times of %s: %w", d.path, err)
 		}
 	}
+	return a.setDirModes()
+}
+
+// setDirModes gives the layer's directories their modes, deepest first so
+// that a directory closed to its owner is closed after its contents are
+// done. Of a directory listed twice the last mode counts, and one that a
+// later entry replaced by another kind of file is left alone.
+func (a *applier) setDirModes() error {
+	last := map[string]int{}
+	for i, d := range a.dirModes {
+		last[d.path] = i
+	}
+	var todo []dirMode
+	for i, d := range a.dirModes {
+		if last[d.path] == i {
+			todo = append(todo, d)
+		}
+	}
+	depth := func(p string) int {
+		if p == "" {
+			return 0
+		}
+		return strings.Count(p, "/") + 1
+	}
+	slices.SortStableFunc(todo, func(x, y dirMode) int { return depth(y.path) - depth(x.path) })
+	for _, d := range todo {
+		pfd, base, err := a.root.parent(d.path, false, nil)
+		if err != nil {
+			return diag.Errorf(a.name, 0, "set mode of %s: %v", d.path, err)
+		}
+		if base == "" {
+			base = "."
+		}
+		fd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(pfd)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			continue
+		}
+		if err == nil {
+			err = unix.Fchmod(fd, d.mode)
+			unix.Close(fd)
+		}
+		if err != nil {
+			return diag.Errorf(a.name, 0, "set mode of %s: %v", d.path, err)
+		}
+	}
 	return nil
 }
 
@@ -166,17 +269,29 @@ func (a *applier) apply(hdr *tar.Header, body io.Reader) error {
 	if err != nil {
 		return a.errorf(hdr.Name, "%v; expected a path inside the root", err)
 	}
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
 	base := path.Base(rel)
-	switch {
-	case hdr.Typeflag == tar.TypeXGlobalHeader:
-		return nil
-	case base == whiteoutOpaque:
-		return a.opaque(hdr.Name, path.Dir(rel))
-	case strings.HasPrefix(base, whiteoutMeta):
-		// Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
-		return nil
-	case strings.HasPrefix(base, whiteoutPrefix):
-		return a.whiteout(hdr.Name, path.Join(path.Dir(rel), base[len(whiteoutPrefix):]))
+	if strings.HasPrefix(base, whiteoutPrefix) {
+		switch base[len(whiteoutPrefix):] {
+		case "", ".", "..":
+			// As a whiteout it would hide the directory it is in or
+			// the one above; as a file it is a trap for the next
+			// unpacking.
+			return a.errorf(hdr.Name, "whiteout names no file")
+		}
+	}
+	if a.opts.Whiteouts {
+		switch {
+		case base == whiteoutOpaque:
+			return a.opaque(hdr.Name, path.Dir(rel))
+		case strings.HasPrefix(base, whiteoutMeta):
+			// Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
+			return nil
+		case strings.HasPrefix(base, whiteoutPrefix):
+			return a.whiteout(hdr.Name, path.Join(path.Dir(rel), base[len(whiteoutPrefix):]))
+		}
 	}
 	if rel == "" {
 		if hdr.Typeflag != tar.TypeDir {
@@ -193,6 +308,13 @@ func (a *applier) apply(hdr *tar.Header, body io.Reader) error {
 	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo:
 	default:
 		return a.errorf(hdr.Name, "unsupported entry type %q", hdr.Typeflag)
+	}
+	if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA {
+		// A sparse entry declares its full size, holes included.
+		if hdr.Size > a.opts.MaxBytes-a.written {
+			return a.errorf(hdr.Name, "its %d bytes would make the files written more than %d bytes, the cap on one layer or archive", hdr.Size, a.opts.MaxBytes)
+		}
+		a.written += hdr.Size
 	}
 
 	dirfd, base, err := a.root.parent(rel, true, a.touch)
@@ -268,7 +390,7 @@ func (a *applier) file(hdr *tar.Header, body io.Reader, dirfd int, base, rel str
 	return setTimes(dirfd, base, hdr.ModTime)
 }
 
-// dirMeta sets a directory's owner and mode now and its times at the end.
+// dirMeta sets a directory's owner now and its mode and times at the end.
 func (a *applier) dirMeta(hdr *tar.Header, dirfd int, base, rel string) error {
 	fd, err := unix.Openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -278,9 +400,7 @@ func (a *applier) dirMeta(hdr *tar.Header, dirfd int, base, rel string) error {
 	if err := a.chown(hdr, rel, func(uid, gid int) error { return unix.Fchown(fd, uid, gid) }); err != nil {
 		return err
 	}
-	if err := unix.Fchmod(fd, uint32(hdr.Mode&0o7777)); err != nil {
-		return err
-	}
+	a.dirModes = append(a.dirModes, dirMode{rel, uint32(hdr.Mode & 0o7777)})
 	a.dirTimes = append(a.dirTimes, dirTime{rel, hdr.ModTime})
 	return nil
 }

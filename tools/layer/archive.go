@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // Compression names the compression of a stream as recognised from its
@@ -40,11 +40,6 @@ func (c Compression) String() string {
 	}
 	return fmt.Sprintf("Compression(%d)", int(c))
 }
-
-// ErrXZUnsupported is returned for xz streams: no xz decoder is available
-// to this module and running an external xz program is not allowed in the
-// build sandbox.
-var ErrXZUnsupported = errors.New("xz-compressed stream: no xz decoder is available (none in go.mod, and no external xz program may be used)")
 
 // magic numbers, from the formats' specifications.
 var (
@@ -82,8 +77,8 @@ func peek(r io.Reader) (*bufio.Reader, Compression, error) {
 }
 
 // OpenArchive returns a reader of the decompressed contents of r, whose
-// compression (gzip, bzip2, zstd or none) is recognised from its magic
-// bytes. An xz stream gives ErrXZUnsupported.
+// compression (gzip, bzip2, xz, zstd or none) is recognised from its magic
+// bytes, as BuildKit's ADD recognises it.
 func OpenArchive(r io.Reader) (io.Reader, error) {
 	br, c, err := peek(r)
 	if err != nil {
@@ -103,7 +98,11 @@ func decompress(r io.Reader, c Compression) (io.Reader, error) {
 	case Bzip2:
 		return bzip2.NewReader(r), nil
 	case XZ:
-		return nil, ErrXZUnsupported
+		zr, err := xz.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("xz stream: %w", err)
+		}
+		return zr, nil
 	case Zstd:
 		// One decoder goroutine: streams are decoded in the caller's
 		// goroutine and nothing is left running after the end.

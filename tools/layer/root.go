@@ -16,6 +16,24 @@ import (
 // like the kernel's own limit (40).
 const maxSymlinks = 40
 
+// MaxPathLen bounds the length of the path, inside the root, of any
+// directory Apply makes or enters (symbolic links resolved), so that the
+// host path of every file below stays under Linux's PATH_MAX (4096) with
+// room for the root's own path and a last component: a deeper tree could be
+// unpacked but not walked by name afterwards.
+const MaxPathLen = 3072
+
+// errTooDeep is returned for directories deeper than MaxPathLen.
+var errTooDeep = fmt.Errorf("directory lies deeper than %d bytes inside the root (MaxPathLen)", MaxPathLen)
+
+// shorten keeps the two ends of a long path for an error message.
+func shorten(p string) string {
+	if len(p) <= 120 {
+		return p
+	}
+	return p[:60] + "..." + p[len(p)-57:]
+}
+
 // errEscape is returned for names that try to leave the root.
 var errEscape = errors.New("path has a \"..\" component")
 
@@ -62,6 +80,8 @@ type dirChain struct {
 	stack []int
 	// names[i] is the name of stack[i+1] in stack[i].
 	names []string
+	// size is the length of the path names spell, plus one.
+	size int
 }
 
 // release closes the descriptors the walk opened.
@@ -71,6 +91,7 @@ func (w *dirChain) release() {
 	}
 	w.stack = w.stack[:1]
 	w.names = nil
+	w.size = 0
 }
 
 // pop leaves the directory on top, never the root.
@@ -78,6 +99,7 @@ func (w *dirChain) pop() {
 	if len(w.names) > 0 {
 		unix.Close(w.stack[len(w.stack)-1])
 		w.stack = w.stack[:len(w.stack)-1]
+		w.size -= len(w.names[len(w.names)-1]) + 1
 		w.names = w.names[:len(w.names)-1]
 	}
 }
@@ -107,6 +129,9 @@ func (r *root) walk(rel string, create bool, made func(string)) (w *dirChain, re
 			todo = todo[1:]
 			continue
 		}
+		if w.size+len(c) > MaxPathLen {
+			return w, todo, &os.PathError{Op: "resolve", Path: shorten(joinPath(w.names, c)), Err: errTooDeep}
+		}
 		cur := w.stack[len(w.stack)-1]
 		var st unix.Stat_t
 		err := unix.Fstatat(cur, c, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -130,6 +155,7 @@ func (r *root) walk(rel string, create bool, made func(string)) (w *dirChain, re
 			}
 			w.stack = append(w.stack, fd)
 			w.names = append(w.names, c)
+			w.size += len(c) + 1
 			todo = todo[1:]
 		case unix.S_IFLNK:
 			links++

@@ -67,9 +67,16 @@ type Change struct {
 
 // Snapshot records every path under root without following symbolic links.
 func Snapshot(root string) (*Manifest, error) {
+	return SnapshotOwners(root, nil)
+}
+
+// SnapshotOwners is Snapshot with the owner of each path that owners
+// holds taken from there, as Write takes it (WriteOptions.Owners): the
+// ownership a runner that cannot chown records instead of giving it.
+func SnapshotOwners(root string, owners map[string]Owner) (*Manifest, error) {
 	m := &Manifest{Entries: map[string]Entry{}}
 	err := walk(root, func(rel string, e Entry) error {
-		m.Entries[rel] = e
+		m.Entries[rel] = withOwner(e, rel, owners)
 		return nil
 	})
 	if err != nil {
@@ -91,12 +98,21 @@ func Diff(root string, before *Manifest) ([]Change, error) {
 // DiffSnapshot is Diff that also returns the Snapshot of root it took on
 // the way, for the next Diff.
 func DiffSnapshot(root string, before *Manifest) ([]Change, *Manifest, error) {
+	return DiffSnapshotOwners(root, before, nil)
+}
+
+// DiffSnapshotOwners is DiffSnapshot for a tree whose owners, where
+// owners holds them, are those recorded there (see SnapshotOwners): a
+// path whose recorded owner changed is modified, as one chowned on disk.
+// before must have been taken the same way.
+func DiffSnapshotOwners(root string, before *Manifest, owners map[string]Owner) ([]Change, *Manifest, error) {
 	if before == nil {
 		before = &Manifest{}
 	}
 	now := map[string]Entry{}
 	var changes []Change
 	err := walk(root, func(rel string, e Entry) error {
+		e = withOwner(e, rel, owners)
 		now[rel] = e
 		old, ok := before.Entries[rel]
 		switch {
@@ -124,6 +140,14 @@ func DiffSnapshot(root string, before *Manifest) ([]Change, *Manifest, error) {
 	}
 	slices.SortFunc(changes, func(a, b Change) int { return comparePaths(a.Path, b.Path) })
 	return changes, &Manifest{Entries: now}, nil
+}
+
+// withOwner is e with the owner owners records for rel, if any.
+func withOwner(e Entry, rel string, owners map[string]Owner) Entry {
+	if o, ok := owners[rel]; ok {
+		e.UID, e.GID = uint32(o.UID), uint32(o.GID)
+	}
+	return e
 }
 
 // changed reports whether a path that was old and is now e counts as

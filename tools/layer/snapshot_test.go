@@ -143,3 +143,44 @@ func TestComparePaths(t *testing.T) {
 		t.Errorf("sorted %v, want %v", paths, want)
 	}
 }
+
+// TestDiffOwners checks that recorded owners count as the paths' owners:
+// a change of record is a change of the path, files and directories alike.
+func TestDiffOwners(t *testing.T) {
+	tests := []struct {
+		name          string
+		before, after map[string]Owner
+		want          []Change
+	}{
+		{"same records", map[string]Owner{"opt/x": {5, 5}}, map[string]Owner{"opt/x": {5, 5}}, nil},
+		{"a directory's record made", nil, map[string]Owner{"usr/share/doc": {7, 8}}, []Change{{"usr/share/doc", Modified}}},
+		{"a file's record changed", map[string]Owner{"etc/motd": {1, 1}}, map[string]Owner{"etc/motd": {1, 2}}, []Change{{"etc/motd", Modified}}},
+		{"a record of a missing path", nil, map[string]Owner{"etc/nope": {1, 1}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			baseTree(t, root)
+			before, err := SnapshotOwners(root, tc.before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, now, err := DiffSnapshotOwners(root, before, tc.after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("Diff = %v\nwant %v", got, tc.want)
+			}
+			for p, o := range tc.after {
+				if e, ok := now.Entries[p]; ok && (e.UID != uint32(o.UID) || e.GID != uint32(o.GID)) {
+					t.Errorf("snapshot of %s: owner %d:%d, want the recorded %d:%d", p, e.UID, e.GID, o.UID, o.GID)
+				}
+			}
+			// Without records, the same tree has no change.
+			if got, err := Diff(root, before); err != nil || (tc.before == nil && len(got) != 0) {
+				t.Errorf("Diff without records = %v, %v", got, err)
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -78,6 +79,12 @@ func Write(w io.Writer, root string, changes []Change, opts WriteOptions) (Resul
 	for _, c := range changes {
 		if err := checkRel(c.Path); err != nil {
 			return Result{}, fmt.Errorf("change %q: %w", c.Path, err)
+		}
+		if strings.HasPrefix(path.Base(c.Path), whiteoutPrefix) {
+			// Written as it is, it would delete files or empty a
+			// directory when the image is unpacked; written as a
+			// deletion it would be taken for AUFS metadata and lost.
+			return Result{}, fmt.Errorf("%s (%s): the name of an OCI whiteout (%s*) cannot be a file in a layer", c.Path, c.Kind, whiteoutPrefix)
 		}
 	}
 	epoch := opts.SourceDateEpoch

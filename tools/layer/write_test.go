@@ -207,7 +207,7 @@ usr/share/.wh.doc 0 0 0:0 ""/"" t=0 ""`
 	// the build.
 	rebuilt := t.TempDir()
 	for _, l := range [][]byte{baseLayer, b} {
-		if err := Apply(rebuilt, bytes.NewReader(l), ApplyOptions{}); err != nil {
+		if err := Apply(rebuilt, bytes.NewReader(l), ApplyOptions{Whiteouts: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

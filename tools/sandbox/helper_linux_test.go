@@ -81,8 +81,45 @@ func helperMain(args []string) int {
 		uid, _ := strconv.Atoi(args[2])
 		gid, _ := strconv.Atoi(args[3])
 		out["err"] = errString(os.Lchown(args[1], uid, gid))
+	case "chowns": // chowns: every kind of chown call on the files of /d
+		out["chown"] = errString(os.Chown("/d/link", 1000, 1001))
+		out["lchown"] = errString(os.Lchown("/d/link", 5, 6))
+		err := os.Chdir("/d")
+		if err == nil {
+			err = os.Chown("sub", 7, -1)
+		}
+		out["relative"] = errString(err)
+		f, err := os.Open("/d/f")
+		if err == nil {
+			err = f.Chown(8, 9)
+			f.Close()
+		}
+		out["fchown"] = errString(err)
+		out["fchownat-empty"] = errString(unix.Fchownat(unix.AT_FDCWD, "", 10, 11, unix.AT_EMPTY_PATH))
+		out["fchownat-nofollow"] = errString(unix.Fchownat(unix.AT_FDCWD, "link", 12, 13, unix.AT_SYMLINK_NOFOLLOW))
+		out["missing"] = errString(os.Chown("/d/nope", 1, 1))
+		out["empty"] = errString(os.Chown("", 1, 1))
+		out["bad-flags"] = errString(unix.Fchownat(unix.AT_FDCWD, "f", 1, 1, 0x40000))
+		out["other-fs"] = errString(os.Chown("/dev/shm", 3, 3))
+		var st unix.Stat_t
+		err = unix.Stat("/d/f", &st)
+		out["f"] = fmt.Sprintf("%d:%d %o %s", st.Uid, st.Gid, st.Mode&0o7777, errString(err))
 	case "write":
 		out["err"] = errString(os.WriteFile(args[1], []byte(args[2]), 0o644))
+	case "pipes": // pipes: what /dev/pipes holds, and whether it takes a write
+		for _, p := range []string{"/dev/pipes", "/dev/pipes/EOF", "/dev/pipes/data", "/dev/pipes/missing"} {
+			fi, err := os.Lstat(p)
+			switch {
+			case err != nil:
+				out[p] = errString(err)
+			case fi.IsDir():
+				out[p] = fmt.Sprintf("dir %o", fi.Mode().Perm())
+			default:
+				b, err := os.ReadFile(p)
+				out[p] = fmt.Sprintf("file %o %s (%s)", fi.Mode().Perm(), b, errString(err))
+			}
+		}
+		out["write"] = errString(os.WriteFile("/dev/pipes/new", nil, 0o644))
 	case "readdir":
 		ents, err := os.ReadDir(args[1])
 		var names []string

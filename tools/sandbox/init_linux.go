@@ -56,18 +56,22 @@ func initMain() int {
 		report(initResult{Err: "init: reading configuration: " + err.Error()})
 		return 125
 	}
-	pid, err := setupAndStart(&cfg)
+	pid, sup, err := setupAndStart(&cfg)
 	if err != nil {
 		report(initResult{Err: err.Error()})
 		return 125
 	}
 	ws := reap(pid)
+	var chowns []Chown
+	if sup != nil {
+		chowns = sup.stop()
+	}
 	switch {
 	case ws.Signaled():
-		report(initResult{Signal: int(ws.Signal())})
+		report(initResult{Signal: int(ws.Signal()), Chowns: chowns})
 		return 128 + int(ws.Signal())
 	default:
-		report(initResult{Code: ws.ExitStatus()})
+		report(initResult{Code: ws.ExitStatus(), Chowns: chowns})
 		return ws.ExitStatus()
 	}
 }
@@ -94,54 +98,65 @@ func reap(pid int) syscall.WaitStatus {
 }
 
 // setupAndStart builds the sandbox's view of the world and starts the
-// command in it.
-func setupAndStart(cfg *initConfig) (int, error) {
+// command in it, with the chown emulation's supervisor if asked for.
+func setupAndStart(cfg *initConfig) (int, *chownSupervisor, error) {
+	pid, sup, err := setupAndStartCommand(cfg)
+	if err != nil && sup != nil {
+		sup.stop()
+	}
+	return pid, sup, err
+}
+
+func setupAndStartCommand(cfg *initConfig) (pid int, sup *chownSupervisor, err error) {
 	root := cfg.Root
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return 0, fmt.Errorf("making mounts private: %w", err)
+		return 0, sup, fmt.Errorf("making mounts private: %w", err)
 	}
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return 0, fmt.Errorf("bind-mounting root %s: %w", root, err)
+		return 0, sup, fmt.Errorf("bind-mounting root %s: %w", root, err)
 	}
 	if err := setupProc(root + "/proc"); err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	if err := setupDev(root + "/dev"); err != nil {
-		return 0, err
+		return 0, sup, err
+	}
+	if err := setupPipes(root+PipesDir, cfg.Pipes); err != nil {
+		return 0, sup, err
 	}
 	if cfg.TmpFS {
 		if err := unix.Mount("tmpfs", root+"/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
-			return 0, fmt.Errorf("mounting tmpfs on /tmp: %w", err)
+			return 0, sup, fmt.Errorf("mounting tmpfs on /tmp: %w", err)
 		}
 	}
 	// pivot_root(".", ".") stacks the old root on top of the new one; the
 	// detach then removes it, leaving no path to the host filesystem.
 	if err := unix.Chdir(root); err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return 0, fmt.Errorf("pivot_root to %s: %w", root, err)
+		return 0, sup, fmt.Errorf("pivot_root to %s: %w", root, err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return 0, fmt.Errorf("detaching the host root: %w", err)
+		return 0, sup, fmt.Errorf("detaching the host root: %w", err)
 	}
 	if err := unix.Chdir("/"); err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
-		return 0, fmt.Errorf("sethostname: %w", err)
+		return 0, sup, fmt.Errorf("sethostname: %w", err)
 	}
 	if err := loopbackUp(); err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 
 	id, err := LookupUser(cfg.User, "/etc/passwd", "/etc/group")
 	if err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	emulate, err := checkIdentity(cfg.User, id, cfg.SingleID)
 	if err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	if cfg.SingleID {
 		// setgroups is denied in a single-id namespace.
@@ -149,14 +164,14 @@ func setupAndStart(cfg *initConfig) (int, error) {
 	}
 	argv0, err := lookPath(cfg.Args[0], cfg.Env, cfg.Dir)
 	if err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	if fi, err := os.Stat(cfg.Dir); err != nil || !fi.IsDir() {
-		return 0, fmt.Errorf("working directory %s does not exist in the root (the sandbox does not create it)", cfg.Dir)
+		return 0, sup, fmt.Errorf("working directory %s does not exist in the root (the sandbox does not create it)", cfg.Dir)
 	}
 	unix.Umask(0o022)
 	if err := limitCaps(); err != nil {
-		return 0, err
+		return 0, sup, err
 	}
 	attr := &syscall.SysProcAttr{
 		Setsid: true,
@@ -166,10 +181,15 @@ func setupAndStart(cfg *initConfig) (int, error) {
 	}
 	if emulate {
 		if err := emulateIdentity(attr, id); err != nil {
-			return 0, err
+			return 0, sup, err
+		}
+	} else if cfg.SingleID && cfg.RecordChowns {
+		// Last: from here on this thread must not chown.
+		if sup, err = startChownSupervisor(); err != nil {
+			return 0, nil, err
 		}
 	}
-	pid, err := syscall.ForkExec(argv0, cfg.Args, &syscall.ProcAttr{
+	pid, err = syscall.ForkExec(argv0, cfg.Args, &syscall.ProcAttr{
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
 		Files: []uintptr{0, 1, 2},
@@ -177,12 +197,12 @@ func setupAndStart(cfg *initConfig) (int, error) {
 	})
 	if err != nil {
 		if emulate {
-			return 0, fmt.Errorf("starting %s as uid %d, gid %d in a nested user namespace (how this sandbox, "+
+			return 0, sup, fmt.Errorf("starting %s as uid %d, gid %d in a nested user namespace (how this sandbox, "+
 				"which maps only id 0, runs a non-root USER): %w", argv0, id.UID, id.GID, err)
 		}
-		return 0, fmt.Errorf("starting %s (as uid %d, gid %d, in %s): %w", argv0, id.UID, id.GID, cfg.Dir, err)
+		return 0, sup, fmt.Errorf("starting %s (as uid %d, gid %d, in %s): %w", argv0, id.UID, id.GID, cfg.Dir, err)
 	}
-	return pid, nil
+	return pid, sup, nil
 }
 
 // checkIdentity fails clearly when the command cannot get the ids of id,
@@ -384,6 +404,49 @@ func setupDev(dir string) error {
 		return fmt.Errorf("mounting /dev/pts: %w", err)
 	}
 	return nil
+}
+
+// setupPipes mounts a tmpfs at dir (in /dev's tmpfs), writes the files
+// into it and makes it read-only. Nothing is made without files.
+func setupPipes(dir string, files []PipeFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=755"); err != nil {
+		return fmt.Errorf("mounting tmpfs on %s: %w", PipesDir, err)
+	}
+	for _, f := range files {
+		p := dir + "/" + f.Name
+		if err := os.WriteFile(p, f.Data, 0o600); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, fs.FileMode(f.Mode&0o777)|modeBits(f.Mode)); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("making %s read-only: %w", PipesDir, err)
+	}
+	return nil
+}
+
+// modeBits turns the setuid, setgid and sticky bits of a numeric mode
+// into os.FileMode's.
+func modeBits(m uint32) fs.FileMode {
+	var out fs.FileMode
+	if m&0o4000 != 0 {
+		out |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		out |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		out |= fs.ModeSticky
+	}
+	return out
 }
 
 // bindReadOnly bind-mounts src on dst and makes the new mount read-only,

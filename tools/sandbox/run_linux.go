@@ -33,13 +33,17 @@ type initConfig struct {
 	Hostname string
 	TmpFS    bool
 	SingleID bool
+	Pipes    []PipeFile
+	// RecordChowns emulates chown in single-id mode (see chown_linux.go).
+	RecordChowns bool
 }
 
 // initResult is what the init sends back over a pipe before it exits.
 type initResult struct {
-	Err    string `json:",omitempty"` // setup failed; the command did not run
-	Code   int    // exit status
-	Signal int    // killing signal, or 0
+	Err    string  `json:",omitempty"` // setup failed; the command did not run
+	Code   int     // exit status
+	Signal int     // killing signal, or 0
+	Chowns []Chown `json:",omitempty"` // what the chown emulation recorded
 }
 
 // config validates spec and fills in defaults.
@@ -79,6 +83,16 @@ func (spec *Spec) config() (*initConfig, error) {
 	if !path.IsAbs(dir) {
 		return nil, fmt.Errorf("Spec.Dir %q is not an absolute path", spec.Dir)
 	}
+	seen := map[string]bool{}
+	for _, f := range spec.Pipes {
+		if f.Name == "" || f.Name == "." || f.Name == ".." || strings.Contains(f.Name, "/") || seen[f.Name] {
+			return nil, fmt.Errorf("Spec.Pipes: %q is not a file name of its own (no '/', not empty, \".\" or \"..\", given once)", f.Name)
+		}
+		if f.Mode&^0o7777 != 0 {
+			return nil, fmt.Errorf("Spec.Pipes: %s: mode %o has more than permission bits", f.Name, f.Mode)
+		}
+		seen[f.Name] = true
+	}
 	host := spec.Hostname
 	if host == "" {
 		host = DefaultHostname
@@ -88,7 +102,8 @@ func (spec *Spec) config() (*initConfig, error) {
 	}
 	return &initConfig{
 		Root: root, Args: spec.Args, Env: spec.Env, Dir: path.Clean(dir),
-		User: spec.User, Hostname: host, TmpFS: spec.TmpFS,
+		User: spec.User, Hostname: host, TmpFS: spec.TmpFS, Pipes: spec.Pipes,
+		RecordChowns: spec.RecordChown != nil,
 	}, nil
 }
 
@@ -180,6 +195,11 @@ func runInit(ctx context.Context, spec *Spec, cfg *initConfig, mode idMode) erro
 			return fmt.Errorf("sandbox: %w", ctx.Err())
 		}
 		return fmt.Errorf("sandbox: init died without a result: %v", werr)
+	}
+	if spec.RecordChown != nil {
+		for _, c := range res.Chowns {
+			spec.RecordChown(c)
+		}
 	}
 	switch {
 	case res.Err != "":

@@ -16,6 +16,7 @@
 //   - a tmpfs /dev holding read-only bind mounts of the host's null, zero,
 //     full, random, urandom and tty, the fd/stdin/stdout/stderr/ptmx links, a
 //     tmpfs /dev/shm and a private devpts /dev/pts;
+//   - Spec.Pipes in /dev/pipes, a read-only tmpfs, if any;
 //   - a tmpfs /tmp only if Spec.TmpFS is set (otherwise /tmp is Root's);
 //   - a network namespace whose only interface is an up loopback;
 //   - hostname Spec.Hostname ("stagex" by default);
@@ -54,9 +55,11 @@
 // deviates from a system with many ids: every file of the root appears
 // owned by the USER, so permission checks are more lenient (the command may
 // write files and directories that a real build's user could not), and
-// chown to any other id fails. A USER of uid 0 with another gid, and ids
-// above 65535 (as in the range mode), are errors; Spec.SingleID forces
-// this mode, e.g. to test a build as it runs under Bazel.
+// chown to any other id fails. A command that runs as root may have its
+// chown calls emulated and recorded instead of refused (Spec.RecordChown).
+// A USER of uid 0 with another gid, and ids above 65535 (as in the range
+// mode), are errors; Spec.SingleID forces this mode, e.g. to test a build
+// as it runs under Bazel.
 //
 // Mount points: the sandbox needs Root/proc and Root/dev (and Root/tmp with
 // TmpFS) to be directories. Missing ones are created before the run and
@@ -97,6 +100,17 @@ type Spec struct {
 	// caller could map a range of ids: the run then behaves as under
 	// Bazel's linux-sandbox, which tests of that mode use.
 	SingleID bool
+	// Pipes are files the command finds in /dev/pipes, a read-only
+	// directory of the sandbox's own /dev (so never in Root), where
+	// BuildKit mounts the script of a RUN heredoc that starts with "#!".
+	Pipes []PipeFile
+	// RecordChown, when set, makes chown work for a command that runs as
+	// root in single-id mode: the sandbox emulates the calls and, after
+	// the run, gives RecordChown each ownership change the command asked
+	// for, in order, for the caller to record (see Chown). It is not
+	// called in the range mode, where chown is real, nor for a non-root
+	// USER.
+	RecordChown func(Chown)
 	// KeepMountPoints leaves the directories /dev, /proc and /sys in Root
 	// when the command ends, creating those that are missing, as runc
 	// does for BuildKit (whose layers then hold them); otherwise the
@@ -108,6 +122,24 @@ type Spec struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
+
+// PipeFile is one file of /dev/pipes.
+type PipeFile struct {
+	Name string // a plain file name
+	Data []byte
+	Mode uint32 // permission bits
+}
+
+// Chown is one ownership change a command asked for in single-id mode.
+type Chown struct {
+	// Path is the file's absolute path in Root, symbolic links resolved.
+	Path string
+	// UID and GID are the ids asked for; -1 leaves one unchanged.
+	UID, GID int
+}
+
+// PipesDir is where Spec.Pipes appear.
+const PipesDir = "/dev/pipes"
 
 // DefaultHostname is the host name used when Spec.Hostname is empty.
 const DefaultHostname = "stagex"

@@ -777,6 +777,12 @@ func TestSetupErrors(t *testing.T) {
 			"dev is a symlink, not a directory"},
 		{"not executable", Spec{Root: root, Args: []string{"/etc/passwd"}},
 			"permission denied"},
+		{"pipe with a path", Spec{Root: root, Args: []string{helper}, Pipes: []PipeFile{{Name: "a/b"}}},
+			`Spec.Pipes: "a/b" is not a file name of its own`},
+		{"pipe named twice", Spec{Root: root, Args: []string{helper}, Pipes: []PipeFile{{Name: "x"}, {Name: "x"}}},
+			`Spec.Pipes: "x" is not a file name of its own`},
+		{"pipe mode", Spec{Root: root, Args: []string{helper}, Pipes: []PipeFile{{Name: "x", Mode: 0o100755}}},
+			"Spec.Pipes: x: mode 100755 has more than permission bits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1002,5 +1008,106 @@ func BenchmarkEmptyRun(b *testing.B) {
 		if err := Run(context.Background(), spec); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPipes checks that Spec.Pipes are read-only files of the sandbox's
+// /dev/pipes, with their modes, and that nothing of them reaches Root.
+func TestPipes(t *testing.T) {
+	requireNamespaces(t)
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("single-id=%v", single), func(t *testing.T) {
+			root := newRoot(t)
+			before := snapshot(t, root)
+			pipes := []PipeFile{{Name: "EOF", Data: []byte("#!/bin/sh\n"), Mode: 0o755}, {Name: "data", Data: []byte("d"), Mode: 0o640}}
+			spec := Spec{Root: root, SingleID: single, Pipes: pipes}
+			got := runHelper(t, spec, "pipes")
+			want := map[string]any{
+				"/dev/pipes":         "dir 755",
+				"/dev/pipes/EOF":     "file 755 #!/bin/sh\n (ok)",
+				"/dev/pipes/data":    "file 640 d (ok)",
+				"write":              "EROFS",
+				"/dev/pipes/missing": "ENOENT",
+			}
+			for k, v := range want {
+				if got[k] != v {
+					t.Errorf("%s: %v, want %v", k, got[k], v)
+				}
+			}
+			if after := snapshot(t, root); before != after {
+				t.Errorf("Root changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+	// Without pipes there is no /dev/pipes.
+	got := runHelper(t, Spec{Root: newRoot(t)}, "stat", "/dev/pipes")
+	if got["/dev/pipes"] != "ENOENT" {
+		t.Errorf("/dev/pipes without Spec.Pipes: %v, want none", got["/dev/pipes"])
+	}
+}
+
+// TestEmulatedChown runs every kind of chown call as root in single-id
+// mode with Spec.RecordChown set: each succeeds (or fails as the kernel
+// would), changes nothing on disk but the set-user-ID bit, and is
+// recorded with the path of the file it named.
+func TestEmulatedChown(t *testing.T) {
+	requireNamespaces(t)
+	if len(chownSyscalls) == 0 {
+		t.Skip("no chown emulation on " + runtime.GOARCH)
+	}
+	root := newRoot(t)
+	if err := os.Mkdir(filepath.Join(root, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, "d/f", "f")
+	if err := os.Chmod(filepath.Join(root, "d/f"), 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("f", filepath.Join(root, "d/link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "d/sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var got []Chown
+	out := runHelper(t, Spec{Root: root, SingleID: true, RecordChown: func(c Chown) { got = append(got, c) }}, "chowns")
+	for k, want := range map[string]string{
+		"chown": "ok", "lchown": "ok", "relative": "ok", "fchown": "ok", "fchownat-empty": "ok",
+		"fchownat-nofollow": "ok", "missing": "ENOENT", "empty": "ENOENT", "bad-flags": "EINVAL", "other-fs": "ok",
+		// A real chown clears the set-user-ID bit; the owner stays.
+		"f": "0:0 755 ok",
+	} {
+		if out[k] != want {
+			t.Errorf("%s: %v, want %v", k, out[k], want)
+		}
+	}
+	want := []Chown{
+		{"/d/f", 1000, 1001}, {"/d/link", 5, 6}, {"/d/sub", 7, -1}, {"/d/f", 8, 9}, {"/d", 10, 11}, {"/d/link", 12, 13},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("recorded %v, want %v", got, want)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(filepath.Join(root, "d/sub"), &st); err != nil || st.Uid != uint32(os.Getuid()) {
+		t.Errorf("d/sub on disk: uid %d (%v), want the runner's %d", st.Uid, err, os.Getuid())
+	}
+
+	// Without RecordChown the kernel refuses an unmapped id, as before.
+	out = runHelper(t, Spec{Root: root, SingleID: true}, "chown", "/d/sub", "1000", "1000")
+	if out["err"] != "EINVAL" {
+		t.Errorf("chown without RecordChown: %v, want EINVAL", out["err"])
+	}
+
+	// In the range mode chown is real and nothing is recorded.
+	if detectIDMode().single {
+		return
+	}
+	got = nil
+	out = runHelper(t, Spec{Root: root, RecordChown: func(c Chown) { got = append(got, c) }}, "chown", "/d/sub", "1000", "1001")
+	if err := syscall.Lstat(filepath.Join(root, "d/sub"), &st); out["err"] != "ok" || err != nil || st.Uid != 1000 || st.Gid != 1001 {
+		t.Errorf("chown in the range mode: %v, d/sub owned by %d:%d (%v), want ok and 1000:1001", out["err"], st.Uid, st.Gid, err)
+	}
+	if len(got) != 0 {
+		t.Errorf("range mode recorded %v, want nothing", got)
 	}
 }

@@ -2,7 +2,6 @@ package stagebuild
 
 import (
 	"archive/tar"
-	"bufio"
 	"io"
 	"os"
 	"path"
@@ -12,8 +11,9 @@ import (
 )
 
 // isTarArchive reports whether the file holds a tar stream, plain or
-// compressed in a form layer.OpenArchive reads: the "ustar" magic sits at
-// offset 257 of the decompressed bytes.
+// compressed in a form layer.OpenArchive reads, as BuildKit's ADD decides
+// it: the decompressed bytes begin with a valid tar header (the ustar
+// magic is not required: old tar formats lack it).
 func isTarArchive(file string) (bool, error) {
 	f, err := os.Open(file)
 	if err != nil {
@@ -24,9 +24,8 @@ func isTarArchive(file string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	head := make([]byte, 262)
-	n, _ := io.ReadFull(bufio.NewReader(r), head)
-	return n == len(head) && string(head[257:262]) == "ustar", nil
+	_, err = tar.NewReader(r).Next()
+	return err == nil, nil
 }
 
 // extractUnder unpacks the tar stream r below dest (an absolute path in

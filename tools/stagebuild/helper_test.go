@@ -163,6 +163,17 @@ func probeMain(args []string) int {
 			err = os.Rename(tmp, args[1])
 		}
 		result = errName(err)
+	case "chown": // chown LABEL PATH UID GID: following a symbolic link
+		if !need(4) {
+			return 2
+		}
+		uid, uerr := strconv.Atoi(args[2])
+		gid, gerr := strconv.Atoi(args[3])
+		if uerr != nil || gerr != nil {
+			fmt.Fprintln(os.Stderr, "probe chown: want numeric ids")
+			return 2
+		}
+		result = errName(os.Chown(args[1], uid, gid))
 	case "rm": // rm LABEL PATH
 		if !need(2) {
 			return 2

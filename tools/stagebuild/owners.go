@@ -1,11 +1,13 @@
 package stagebuild
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/stagex/stagex-bazel/tools/containerfile"
@@ -25,10 +27,18 @@ import (
 // it over the old one). A path in a set-group-ID directory takes the
 // directory's group instead, as the kernel gives it. Paths that are still
 // the same file keep the owner they had. Not seen: a path deleted and
-// created again that happens to get the freed inode back, and a later root
-// step that chowns a USER's path to root (the record stays until a COPY or
-// ADD replaces the path). Only non-root steps in single-id mode pay for the
-// two walks.
+// created again that happens to get the freed inode back. Only non-root
+// steps in single-id mode pay for the two walks.
+//
+// A root step in single-id mode may chown: the sandbox emulates the calls
+// and reports them (sandbox.Chown), and recordChowns records the new
+// owners in b.owners too. Snapshots count recorded owners as the files'
+// own, so a chowned path is a changed one, as on disk in the range mode.
+// A record belongs to a file, not a path: a RUN step that deletes a
+// recorded path or puts another file there (rm and make again, sed -i)
+// drops the record (dropReplaced), so the new file has the owner it was
+// made with. Not seen: a new file that happens to get the freed inode
+// back.
 
 // singleID reports whether RUN steps run in the sandbox's single-id mode.
 func (b *builder) singleID() bool {
@@ -164,4 +174,75 @@ func (b *builder) setgidGroup(rel string) (*int, error) {
 		gid = int(st.Gid)
 	}
 	return &gid, nil
+}
+
+// recordChowns records, in order, the ownership changes a root RUN step
+// asked for in single-id mode, where the sandbox emulates chown (see
+// sandbox.Chown): the ids a change leaves (-1) are the path's recorded
+// owner, else its own (see diskOwners). A path gone by the end of the
+// step loses its record.
+func (b *builder) recordChowns(chowns []sandbox.Chown) error {
+	owners := diskOwners(b.owners)
+	for _, c := range chowns {
+		rel := strings.TrimPrefix(path.Clean(c.Path), "/")
+		if rel == "" {
+			continue // the root, which no layer holds
+		}
+		fi, err := os.Lstat(filepath.Join(b.root, filepath.FromSlash(rel)))
+		if errors.Is(err, fs.ErrNotExist) {
+			delete(b.owners, rel)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		o := owners(rel, fi)
+		if c.UID >= 0 {
+			o.UID = c.UID
+		}
+		if c.GID >= 0 {
+			o.GID = c.GID
+		}
+		b.owners[rel] = o
+	}
+	return nil
+}
+
+// recordedFiles maps each path b.owners records to the file (inode) it is
+// now, in single-id mode; it is nil otherwise (no records are made there).
+func (b *builder) recordedFiles() (map[string]uint64, error) {
+	if !b.singleID() || len(b.owners) == 0 {
+		return nil, nil
+	}
+	files := make(map[string]uint64, len(b.owners))
+	for rel := range b.owners {
+		var st syscall.Stat_t
+		err := syscall.Lstat(filepath.Join(b.root, filepath.FromSlash(rel)), &st)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		files[rel] = st.Ino
+	}
+	return files, nil
+}
+
+// dropReplaced drops the records of the paths of files (see
+// recordedFiles) that are gone or are another file now.
+func (b *builder) dropReplaced(files map[string]uint64) error {
+	for rel, ino := range files {
+		var st syscall.Stat_t
+		err := syscall.Lstat(filepath.Join(b.root, filepath.FromSlash(rel)), &st)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			delete(b.owners, rel)
+		case err != nil:
+			return err
+		case st.Ino != ino:
+			delete(b.owners, rel)
+		}
+	}
+	return nil
 }

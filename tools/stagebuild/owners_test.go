@@ -120,29 +120,67 @@ func TestSingleIDMatchesRangeMode(t *testing.T) {
 	if sandbox.SingleIDMode() {
 		t.Skip("skipping: this process cannot map a range of ids")
 	}
-	// Only what a real uid 1000 may do: /results is writable by anyone.
-	cf := "FROM stagex/core-base AS test\nRUN probe write r /by-root x\n" +
-		"USER builder\nRUN probe mkwrite m /results/d/f x\n" +
-		"USER root\nRUN probe mkwrite r2 /results/d/g y\n"
-	rng := stageTest{containerfile: cf, layers: 3}.mustBuild(t)
-	single := stageTest{containerfile: cf, singleID: true, layers: 3}.mustBuild(t)
-	want{files: map[string]string{"results/m": "ok", "results/r2": "ok"},
-		owners: map[string][2]int{"results/d/f": {1000, 1000}, "results/d/g": {0, 0}}}.check(t, rng)
-	if a, b := rng.digest(t), single.digest(t); a != b {
-		t.Errorf("range mode built %s, single-id mode %s", a, b)
-		rngLayers := rng.stageContents(t)
-		for i, l := range single.stageContents(t) {
-			for p, e := range l {
-				r := rngLayers[i][p]
-				if r.hdr == nil || r.hdr.Uid != e.hdr.Uid || r.hdr.Gid != e.hdr.Gid || r.hdr.Mode != e.hdr.Mode {
-					t.Errorf("stage layer %d: %s: single-id %+v, range %+v", i, p, e.hdr, r.hdr)
+	for _, tt := range []struct {
+		name, cf string
+		layers   int
+		want     want
+	}{{
+		// Only what a real uid 1000 may do: /results is writable by anyone.
+		name: "a non-root USER",
+		cf: "RUN probe write r /by-root x\n" +
+			"USER builder\nRUN probe mkwrite m /results/d/f x\n" +
+			"USER root\nRUN probe mkwrite r2 /results/d/g y\n",
+		layers: 3,
+		want: want{files: map[string]string{"results/m": "ok", "results/r2": "ok"},
+			owners: map[string][2]int{"results/d/f": {1000, 1000}, "results/d/g": {0, 0}}},
+	}, {
+		// Single-id mode emulates chown and records it.
+		name: "chown as root",
+		cf: "RUN probe mkwrite a /srv/a/f x\nRUN probe chown c1 /srv/a/f 5 6\n" +
+			"RUN probe chown c2 /srv/a 1000 -1\nRUN probe chown c3 /srv/a/f -1 7\n" +
+			"USER builder\nRUN probe mkwrite m /results/u x\n" +
+			"USER root\nRUN probe chown c4 /results/u 0 0\nRUN probe chown c5 /srv/nope 1 1\n",
+		layers: 7,
+		want: want{
+			files:  map[string]string{"results/c1": "ok", "results/c2": "ok", "results/c3": "ok", "results/c4": "ok", "results/c5": "ENOENT"},
+			owners: map[string][2]int{"srv/a/f": {5, 7}, "srv/a": {1000, 0}, "results/u": {0, 0}},
+		},
+	}, {
+		// A chowned file replaced by a root step, and a USER's file
+		// deleted and made again by root, are root's.
+		name: "records go with their files",
+		cf: "RUN probe mkwrite a /srv/f x\nRUN probe chown c /srv/f 5 5\nRUN probe replace r /srv/f y\n" +
+			"USER builder\nRUN probe mkwrite m /results/u x\n" +
+			"USER root\nRUN probe rm d /results/u\nRUN probe write w /results/u z\n",
+		layers: 6,
+		want: want{
+			files:  map[string]string{"srv/f": "y", "results/u": "z"},
+			owners: map[string][2]int{"srv/f": {0, 0}, "results/u": {0, 0}},
+		},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			cf := "FROM stagex/core-base AS test\n" + tt.cf
+			rng := stageTest{containerfile: cf, layers: tt.layers}.mustBuild(t)
+			single := stageTest{containerfile: cf, singleID: true, layers: tt.layers}.mustBuild(t)
+			tt.want.check(t, rng)
+			tt.want.check(t, single)
+			if a, b := rng.digest(t), single.digest(t); a != b {
+				t.Errorf("range mode built %s, single-id mode %s", a, b)
+				rngLayers := rng.stageContents(t)
+				for i, l := range single.stageContents(t) {
+					for p, e := range l {
+						r := rngLayers[i][p]
+						if r.hdr == nil || r.hdr.Uid != e.hdr.Uid || r.hdr.Gid != e.hdr.Gid || r.hdr.Mode != e.hdr.Mode {
+							t.Errorf("stage layer %d: %s: single-id %+v, range %+v", i, p, e.hdr, r.hdr)
+						}
+					}
+					for p := range rngLayers[i] {
+						if _, ok := l[p]; !ok {
+							t.Errorf("stage layer %d: %s: only in the range-mode build", i, p)
+						}
+					}
 				}
 			}
-			for p := range rngLayers[i] {
-				if _, ok := l[p]; !ok {
-					t.Errorf("stage layer %d: %s: only in the range-mode build", i, p)
-				}
-			}
-		}
+		})
 	}
 }

@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,7 +116,7 @@ func Build(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	defer os.RemoveAll(work)
-	b := &builder{o: o, file: cf, stage: stage, work: work, roots: map[string]string{}, owners: map[string]layer.Owner{}}
+	b := &builder{o: o, file: cf, stage: stage, work: work, roots: map[string]fromRoot{}, owners: map[string]layer.Owner{}}
 	return b.run(ctx)
 }
 
@@ -124,11 +126,11 @@ type builder struct {
 	stage *containerfile.Stage
 	work  string
 	root  string
-	roots map[string]string // image layout -> its unpacked root
-	n     int
+	roots map[string]fromRoot // image layout -> its unpacked root
 	// owners holds the ownership Apply could not give files of the stage
-	// root (an unprivileged runner cannot chown), and that of files an
-	// emulated non-root USER created (see owners.go).
+	// root (an unprivileged runner cannot chown), that of files an
+	// emulated non-root USER created, and the owners root steps gave
+	// with an emulated chown (see owners.go).
 	owners map[string]layer.Owner
 	single *bool // see singleID
 }
@@ -191,7 +193,8 @@ func (b *builder) run(ctx context.Context) error {
 	}
 	// As BuildKit: one layer per instruction that changes files (even
 	// when it changed none), one history entry per instruction it records.
-	before, err := layer.Snapshot(b.root)
+	// Recorded owners count as the files' own (see owners.go).
+	before, err := layer.SnapshotOwners(b.root, b.owners)
 	if err != nil {
 		return err
 	}
@@ -202,7 +205,7 @@ func (b *builder) run(ctx context.Context) error {
 			return err
 		}
 		if step.Layer {
-			changes, now, err := layer.DiffSnapshot(b.root, before)
+			changes, now, err := layer.DiffSnapshotOwners(b.root, before, b.owners)
 			if err != nil {
 				return err
 			}
@@ -302,27 +305,15 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		return b.fail(s, "RUN --device is not supported")
 	}
 	argv := s.Argv()
-	var cleanup []string
+	var pipes []sandbox.PipeFile
 	if s.Shebang {
-		// The script is written into the root for the step and removed
-		// before the change is recorded.
-		b.n++
-		dir := fmt.Sprintf("/.stagex-run-%d", b.n)
-		host := filepath.Join(b.root, dir)
-		if err := os.Mkdir(host, 0o755); err != nil {
-			return err
+		// As BuildKit: the script is a read-only file in /dev/pipes,
+		// which never reaches the root.
+		if path.Dir(s.ScriptPath) != sandbox.PipesDir {
+			return b.fail(s, "the script of a heredoc with #! runs from %s, not %s", sandbox.PipesDir, path.Dir(s.ScriptPath))
 		}
-		cleanup = append(cleanup, host)
-		if err := os.WriteFile(filepath.Join(host, "script"), []byte(s.Script), 0o755); err != nil {
-			return err
-		}
-		argv = []string{dir + "/script"}
+		pipes = []sandbox.PipeFile{{Name: path.Base(s.ScriptPath), Data: []byte(s.Script), Mode: 0o755}}
 	}
-	defer func() {
-		for _, c := range cleanup {
-			os.RemoveAll(c)
-		}
-	}()
 	if len(argv) == 0 {
 		return b.fail(s, "nothing to run")
 	}
@@ -339,8 +330,17 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 			return err
 		}
 	}
+	recorded, err := b.recordedFiles()
+	if err != nil {
+		return err
+	}
 	tail := newTail(b.o.TailLines)
 	out := io.MultiWriter(b.o.Log, tail)
+	var chowns []sandbox.Chown
+	var recordChown func(sandbox.Chown)
+	if !emulated && b.singleID() {
+		recordChown = func(c sandbox.Chown) { chowns = append(chowns, c) }
+	}
 	err = sandbox.Run(ctx, sandbox.Spec{
 		Root:     b.root,
 		Args:     argv,
@@ -349,6 +349,9 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		User:     s.User,
 		Hostname: Hostname,
 		SingleID: b.o.singleID,
+		Pipes:    pipes,
+		// Where the sandbox cannot chown, it records what the step asked.
+		RecordChown: recordChown,
 		// BuildKit's layers hold the mount points runc made.
 		KeepMountPoints: true,
 		Stdin:           bytes.NewReader(nil),
@@ -358,10 +361,13 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	if err != nil {
 		return fmt.Errorf("%s:%d: %s failed: %v\nlast lines of its output:\n%s", b.file.Path, s.Line, s.Original, err, tail.String())
 	}
+	if err := b.dropReplaced(recorded); err != nil {
+		return err
+	}
 	if emulated {
 		return b.ownNewPaths(before, owner)
 	}
-	return nil
+	return b.recordChowns(chowns)
 }
 
 func orRoot(dir string) string {
@@ -413,21 +419,24 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 		if err != nil {
 			return b.fail(s, "--chown=%s: %v", s.Chown, err)
 		}
-		opts.uid, opts.gid = uid, gid
+		opts.chown = &layer.Owner{UID: uid, GID: gid}
 	}
 	dest := s.Dest
 	if !path.IsAbs(dest) {
 		dest = path.Join(orRoot(s.Workdir), dest)
 	}
+	// The directory COPY makes sure of before copying: the destination
+	// when it names a directory ("." does), else its parent.
+	destDir := path.Dir(dest)
+	if strings.HasSuffix(s.Dest, "/") || s.Dest == "." || s.Dest == "" {
+		destDir = dest
+	}
 	nsrc := len(s.Srcs) + len(s.Files)
 	intoDir := strings.HasSuffix(s.Dest, "/") || nsrc > 1 || b.isDirInRoot(dest)
 
-	var entries []copyEntry
-	for _, h := range s.Files {
-		entries = append(entries, copyEntry{dest: destFor(dest, h.Name, intoDir), data: []byte(h.Content), info: heredocInfo{size: int64(len(h.Content))}})
-	}
+	// As BuildKit: the sources in order, then the heredocs.
 	for _, src := range s.Srcs {
-		var got []copyEntry
+		var got []copySource
 		var err error
 		if s.From != nil {
 			got, err = b.fromImage(s, src, dest, intoDir || isGlob(src))
@@ -435,17 +444,58 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 			if strings.Contains(src, "://") {
 				return b.fail(s, "%s: ADD from a URL is not allowed; make it a source in package.toml", src)
 			}
-			var archive bool
-			got, archive, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
-			if err == nil && archive {
-				continue
-			}
+			got, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
 		}
 		if err != nil {
 			return err
 		}
-		entries = append(entries, got...)
+		for _, c := range got {
+			if err := b.applySource(s, destDir, c, opts); err != nil {
+				return err
+			}
+		}
 	}
+	for _, h := range s.Files {
+		e := copyEntry{dest: destFor(dest, h.Name, intoDir), data: []byte(h.Content), info: heredocInfo(int64(len(h.Content)))}
+		if err := b.applySource(s, destDir, copySource{entries: []copyEntry{e}}, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copySource is what one source of a COPY copies: its entries and, for a
+// directory, where its contents go; or, for ADD, an archive to unpack.
+type copySource struct {
+	entries []copyEntry
+	top     string // the destination of a directory's contents, or ""
+	archive string // a local archive ADD unpacks into top
+}
+
+// applySource copies one source: the missing directories of destDir and
+// of the source's top, then its entries.
+func (b *builder) applySource(s *containerfile.Step, destDir string, c copySource, opts copyOptions) error {
+	if c.archive != "" {
+		return b.addArchive(s, c.archive, c.top)
+	}
+	var entries []copyEntry
+	made := map[string]bool{}
+	for _, dir := range []string{destDir, c.top} {
+		if dir == "" {
+			continue
+		}
+		dirs, err := missingDirs(b.root, dir, opts)
+		if err != nil {
+			return b.fail(s, "%v", err)
+		}
+		for _, d := range dirs {
+			if !made[d.dest] {
+				made[d.dest] = true
+				entries = append(entries, d)
+			}
+		}
+	}
+	entries = append(entries, c.entries...)
 	return b.applyEntries(s, entries, opts)
 }
 
@@ -472,91 +522,127 @@ func (b *builder) isDirInRoot(p string) bool {
 	return err == nil && info.IsDir()
 }
 
-// fromContext selects context files for one COPY/ADD source. ADD of a
-// local archive is unpacked at once, and reported by archive=true.
-func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) (entries []copyEntry, archive bool, err error) {
+// fromContext selects context files for one COPY/ADD source: the file or
+// directory it names, or each file or directory a wildcard matches, as
+// many components deep as the wildcard (BuildKit's matching). A local
+// archive that ADD unpacks is a source of its own.
+func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) ([]copySource, error) {
 	clean := path.Clean(strings.TrimPrefix(src, "/"))
-	var matched []string
+	depth := strings.Count(clean, "/") + 1
+	matches := map[string][]string{} // match -> the context files under it
 	for p := range b.o.Context {
-		if ok, _ := path.Match(clean, p); ok || clean == "." || p == clean || strings.HasPrefix(p, clean+"/") {
-			matched = append(matched, p)
+		m := ""
+		switch {
+		case clean == ".":
+			m = "."
+		case isGlob(clean):
+			if parts := strings.Split(p, "/"); len(parts) >= depth {
+				if ok, _ := path.Match(clean, strings.Join(parts[:depth], "/")); ok {
+					m = strings.Join(parts[:depth], "/")
+				}
+			}
+		case p == clean || strings.HasPrefix(p, clean+"/"):
+			m = clean
+		}
+		if m != "" {
+			matches[m] = append(matches[m], p)
 		}
 	}
-	sort.Strings(matched)
-	if len(matched) == 0 {
-		return nil, false, b.fail(s, "%s: no such file in the build context", src)
+	if len(matches) == 0 {
+		return nil, b.fail(s, "%s: no such file in the build context", src)
 	}
-	single := len(matched) == 1 && matched[0] == clean
-	if single && s.Kind == "ADD" && s.Unpack != "false" {
-		ok, err := b.addArchive(s, b.o.Context[clean], dest)
-		if err != nil || ok {
-			return nil, ok, err
-		}
-	}
-	for _, p := range matched {
+	entry := func(p, to string) (copyEntry, error) {
 		info, err := os.Stat(b.o.Context[p]) // context inputs are symlinks into Bazel's tree
 		if err != nil {
-			return nil, false, err
+			return copyEntry{}, err
 		}
-		var to string
-		switch {
-		case single:
-			to = destFor(dest, path.Base(p), intoDir)
-		case clean == "." || isGlob(clean):
-			if isGlob(clean) {
-				to = path.Join(dest, path.Base(p))
-			} else {
-				to = path.Join(dest, p)
-			}
-		default: // a directory: its contents go to dest
-			to = path.Join(dest, strings.TrimPrefix(p, clean+"/"))
-		}
-		entries = append(entries, copyEntry{src: b.o.Context[p], dest: to, info: contextInfo{info}})
+		return copyEntry{src: b.o.Context[p], dest: to, info: contextInfo{info}}, nil
 	}
-	return entries, false, nil
+	var sources []copySource
+	for _, m := range slices.Sorted(maps.Keys(matches)) {
+		files := matches[m]
+		sort.Strings(files)
+		if len(files) == 1 && files[0] == m {
+			// A file.
+			if s.Kind == "ADD" && s.Unpack != "false" {
+				ok, err := isTarArchive(b.o.Context[m])
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					sources = append(sources, copySource{archive: b.o.Context[m], top: dest})
+					continue
+				}
+			}
+			to := destFor(dest, path.Base(m), intoDir)
+			if isGlob(clean) {
+				to = path.Join(dest, path.Base(m))
+			}
+			e, err := entry(m, to)
+			if err != nil {
+				return nil, err
+			}
+			sources = append(sources, copySource{entries: []copyEntry{e}})
+			continue
+		}
+		// A directory (or the whole context): its contents go to dest.
+		dir := m
+		if dir == "." {
+			dir = ""
+		}
+		c := copySource{top: dest, entries: contextDirs(dir, dest, files)}
+		for _, p := range files {
+			e, err := entry(p, path.Join(dest, strings.TrimPrefix(p, dir+"/")))
+			if err != nil {
+				return nil, err
+			}
+			c.entries = append(c.entries, e)
+		}
+		sort.SliceStable(c.entries, func(i, j int) bool { return c.entries[i].dest < c.entries[j].dest })
+		sources = append(sources, c)
+	}
+	return sources, nil
 }
 
-// addArchive unpacks a local tar archive (plain, gzip, bzip2, zstd) into
-// dest, as ADD does. It returns false for a file that is not an archive.
-func (b *builder) addArchive(s *containerfile.Step, file, dest string) (bool, error) {
-	if ok, err := isTarArchive(file); err != nil || !ok {
-		return false, err
-	}
+// addArchive unpacks a local tar archive (plain, gzip, bzip2, xz, zstd)
+// into dest, as ADD does.
+func (b *builder) addArchive(s *containerfile.Step, file, dest string) error {
 	f, err := os.Open(file)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
 	r, err := layer.OpenArchive(f)
 	if err != nil {
-		return false, b.fail(s, "%v", err)
+		return b.fail(s, "%v", err)
 	}
 	if err := b.mkdirInRoot(dest); err != nil {
-		return false, err
+		return err
 	}
 	if err := extractUnder(b.root, dest, r, filepath.Base(file), b.owners); err != nil {
-		return false, b.fail(s, "%v", err)
+		return b.fail(s, "%v", err)
 	}
-	return true, nil
+	return nil
 }
 
-// fromImage selects files from another image for COPY --from.
-func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir bool) ([]copyEntry, error) {
+// fromImage selects files from another image for COPY --from: one source
+// per match of a wildcard.
+func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir bool) ([]copySource, error) {
 	layout, ok := b.o.Images[s.From.Raw]
 	if !ok {
 		return nil, b.fail(s, "image %q was not given to the build (--image %s=DIR)", s.From.Raw, s.From.Raw)
 	}
-	root, err := b.unpacked(layout)
+	root, owners, err := b.unpacked(layout)
 	if err != nil {
 		return nil, err
 	}
-	var sources []string
+	var hosts []string
 	if isGlob(src) {
 		host, err := layer.ResolvePath(root, path.Dir(src))
 		if err != nil {
 			return nil, err
 		}
-		sources, err = filepath.Glob(filepath.Join(host, path.Base(src)))
+		hosts, err = filepath.Glob(filepath.Join(host, path.Base(src)))
 		if err != nil {
 			return nil, b.fail(s, "%s: %v", src, err)
 		}
@@ -565,16 +651,25 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 		if err != nil {
 			return nil, err
 		}
-		sources = []string{host}
+		hosts = []string{host}
 	}
-	var out []copyEntry
-	for _, host := range sources {
+	var out []copySource
+	for _, host := range hosts {
 		info, err := os.Lstat(host)
 		if err != nil {
 			return nil, b.fail(s, "%s: not found in %s", src, s.From.Raw)
 		}
+		rel, err := filepath.Rel(root, host)
+		if err != nil {
+			return nil, err
+		}
+		rel = filepath.ToSlash(rel)
+		c := copySource{}
 		to := dest
-		if !info.IsDir() {
+		if info.IsDir() {
+			// Its contents go to dest, also for a wildcard's match.
+			c.top = dest
+		} else {
 			// A source that is a symbolic link was followed (as BuildKit
 			// does); the copy keeps the name the Containerfile gave.
 			name := filepath.Base(host)
@@ -582,14 +677,11 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 				name = path.Base(src)
 			}
 			to = destFor(dest, name, intoDir)
-		} else if isGlob(src) {
-			to = path.Join(dest, filepath.Base(host))
 		}
-		got, err := treeEntries(host, to)
-		if err != nil {
+		if c.entries, err = treeEntries(host, rel, to, diskOwners(owners)); err != nil {
 			return nil, err
 		}
-		out = append(out, got...)
+		out = append(out, c)
 	}
 	if len(out) == 0 {
 		return nil, b.fail(s, "%s matches nothing in %s", src, s.From.Raw)
@@ -597,25 +689,32 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 	return out, nil
 }
 
+// fromRoot is an image unpacked for COPY --from, with the owners its
+// layers recorded where the runner could not give them.
+type fromRoot struct {
+	dir    string
+	owners map[string]layer.Owner
+}
+
 // unpacked returns the root filesystem of an image layout, unpacking it
 // once per build.
-func (b *builder) unpacked(layout string) (string, error) {
-	if root, ok := b.roots[layout]; ok {
-		return root, nil
+func (b *builder) unpacked(layout string) (string, map[string]layer.Owner, error) {
+	if r, ok := b.roots[layout]; ok {
+		return r.dir, r.owners, nil
 	}
-	root := filepath.Join(b.work, fmt.Sprintf("from-%d", len(b.roots)))
-	if err := os.Mkdir(root, 0o755); err != nil {
-		return "", err
+	r := fromRoot{dir: filepath.Join(b.work, fmt.Sprintf("from-%d", len(b.roots))), owners: map[string]layer.Owner{}}
+	if err := os.Mkdir(r.dir, 0o755); err != nil {
+		return "", nil, err
 	}
 	layers, err := ociimage.BaseLayers(layout)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if err := unpackLayers(root, layers, nil); err != nil {
-		return "", err
+	if err := unpackLayers(r.dir, layers, r.owners); err != nil {
+		return "", nil, err
 	}
-	b.roots[layout] = root
-	return root, nil
+	b.roots[layout] = r
+	return r.dir, r.owners, nil
 }
 
 // unpackLayers applies layers in order onto root. Each layer file is
@@ -640,7 +739,9 @@ func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) e
 		return err
 	}
 	defer r.Close()
-	aerr := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners})
+	// An image layer: its whiteouts apply, and its uncompressed bytes
+	// must be those the config's diff_ids name.
+	aerr := layer.Apply(root, r, layer.ApplyOptions{Name: l.Digest, Chown: true, Owners: owners, Whiteouts: true, DiffID: l.DiffID})
 	// Apply may stop reading at the end of the compressed stream, or at
 	// damage in it: read to the end so that the blob's digest and size are
 	// always checked. A blob that does not match is the cause of whatever

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stagex/stagex-bazel/tools/ociimage"
+	"github.com/ulikunitz/xz"
 )
 
 // want describes what a built image's new layers must hold, applied in
@@ -24,6 +25,7 @@ type want struct {
 	modes   map[string]os.FileMode // path -> permission bits
 	dirs    []string               // directories
 	links   map[string]string      // path -> symbolic link target
+	hard    map[string]string      // path -> the path it is a hard link to
 	owners  map[string][2]int      // path -> uid, gid
 	absent  []string               // paths the layers must not leave
 	noLayer bool                   // the image is its base's layers, unchanged
@@ -72,6 +74,11 @@ func (w want) check(t *testing.T, b built) {
 	for p, target := range w.links {
 		if e, ok := top[p]; !ok || e.hdr.Typeflag != tar.TypeSymlink || e.hdr.Linkname != target {
 			t.Errorf("%s: want a symbolic link to %s", p, target)
+		}
+	}
+	for p, target := range w.hard {
+		if e, ok := top[p]; !ok || e.hdr.Typeflag != tar.TypeLink || e.hdr.Linkname != target {
+			t.Errorf("%s: want a hard link to %s", p, target)
 		}
 	}
 	for p, o := range w.owners {
@@ -131,7 +138,39 @@ func copyContext(t *testing.T) tree {
 		"arch.tar.gz": {data: string(tgz(t, tarEntry{name: "top/", typ: tar.TypeDir, mode: 0o755}, tarEntry{name: "top/f", body: "F\n", typ: tar.TypeReg, mode: 0o640}, tarEntry{name: "top/l", link: "f", typ: tar.TypeSymlink, mode: 0o777})), mode: 0o644},
 		"arch.tar":    {data: string(makeTar(t, tarEntry{name: "plain/g", body: "G\n", typ: tar.TypeReg, mode: 0o644})), mode: 0o644},
 		"notar.gz":    {data: string(gzipped(t, "just text\n")), mode: 0o644},
+		"arch.tar.xz": {data: string(xzipped(t, string(makeTar(t, tarEntry{name: "xzd/h", body: "H\n", typ: tar.TypeReg, mode: 0o600})))), mode: 0o644},
+		"v7.tar":      {data: string(v7Tar(t, "old/v", "V\n")), mode: 0o644},
 	}
+}
+
+// v7Tar is a tar of one file in the format before POSIX: no "ustar" magic.
+func v7Tar(t *testing.T, name, body string) []byte {
+	b := makeTar(t, tarEntry{name: name, body: body, typ: tar.TypeReg, mode: 0o644})
+	hdr := b[:512]
+	copy(hdr[257:265], make([]byte, 8)) // magic and version
+	copy(hdr[148:156], "        ")
+	sum := 0
+	for _, c := range hdr {
+		sum += int(c)
+	}
+	copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	if _, err := tar.NewReader(bytes.NewReader(b)).Next(); err != nil {
+		t.Fatalf("crafted v7 tar: %v", err)
+	}
+	return b
+}
+
+func xzipped(t *testing.T, s string) []byte {
+	var b bytes.Buffer
+	zw, err := xz.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 func gzipped(t *testing.T, s string) []byte {
@@ -189,6 +228,19 @@ func TestCopyAndAdd(t *testing.T) {
 		layers: 1,
 		want:   want{files: map[string]string{"g/a.txt": "A\n", "g/b.txt": "B\n"}, absent: []string{"g/c.md", "g/exe.sh"}},
 	}, {
+		name:   "a wildcard matching a directory copies its contents",
+		cf:     "COPY di* /wd/\nCOPY dir/s* /w2/",
+		layers: 2,
+		want: want{
+			files:  map[string]string{"wd/x": "X\n", "wd/sub/y": "Y\n", "w2/y": "Y\n"},
+			absent: []string{"wd/dir", "w2/sub"},
+		},
+	}, {
+		name:   "ADD unpacks each archive a wildcard matches",
+		cf:     "ADD arch.tar.* /ax/",
+		layers: 1,
+		want:   want{files: map[string]string{"ax/top/f": "F\n", "ax/xzd/h": "H\n"}, absent: []string{"ax/arch.tar.gz", "ax/arch.tar.xz"}},
+	}, {
 		name:   "several sources",
 		cf:     "COPY a.txt c.md /multi/",
 		layers: 1,
@@ -224,6 +276,29 @@ func TestCopyAndAdd(t *testing.T) {
 		layers: 1,
 		want:   want{owners: map[string][2]int{"own/a.txt": {7, 7}}},
 	}, {
+		name:   "--chown owns the directories it creates, not those there",
+		cf:     "COPY --chown=1000:1000 a.txt /new/deep/a.txt\nCOPY --chown=7 a.txt /new/deep/more/",
+		layers: 2,
+		want: want{
+			owners: map[string][2]int{"new": {1000, 1000}, "new/deep": {1000, 1000}, "new/deep/a.txt": {1000, 1000}, "new/deep/more": {7, 7}, "new/deep/more/a.txt": {7, 7}},
+			modes:  map[string]os.FileMode{"new": 0o755, "new/deep": 0o755, "new/deep/more": 0o755},
+		},
+	}, {
+		name:   "--chmod applies to the directories it copies and creates",
+		cf:     "COPY --chmod=0700 dir/ /cm/x/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"cm": 0o700, "cm/x": 0o700, "cm/x/sub": 0o700, "cm/x/x": 0o700, "cm/x/sub/y": 0o700}},
+	}, {
+		name:   "--chmod's special bits reach what it copies, not the directories it creates",
+		cf:     "COPY --chmod=2750 dir/ /sg/",
+		layers: 1,
+		want:   want{modes: map[string]os.FileMode{"sg": 0o750, "sg/sub": 0o2750, "sg/x": 0o2750}},
+	}, {
+		name:   "a directory copied over another gives its subdirectories its modes, not its top",
+		cf:     "COPY --chmod=0700 dir /m/\nCOPY dir /m/",
+		layers: 2,
+		want:   want{modes: map[string]os.FileMode{"m": 0o700, "m/sub": 0o755, "m/x": 0o644, "m/sub/y": 0o644}},
+	}, {
 		name:   "heredoc",
 		cf:     "COPY <<EOF /etc/h.conf\nkey=value\nline two\nEOF",
 		layers: 1,
@@ -243,6 +318,20 @@ func TestCopyAndAdd(t *testing.T) {
 			links:  map[string]string{"x/top/l": "f"},
 			absent: []string{"x/arch.tar.gz"},
 		},
+	}, {
+		name:   "ADD unpacks a local tar.xz",
+		cf:     "ADD arch.tar.xz /x/",
+		layers: 1,
+		want: want{
+			files:  map[string]string{"x/xzd/h": "H\n"},
+			modes:  map[string]os.FileMode{"x/xzd/h": 0o600},
+			absent: []string{"x/arch.tar.xz"},
+		},
+	}, {
+		name:   "ADD unpacks an old tar without the ustar magic, as BuildKit",
+		cf:     "ADD v7.tar /x/",
+		layers: 1,
+		want:   want{files: map[string]string{"x/old/v": "V\n"}, absent: []string{"x/v7.tar"}},
 	}, {
 		name:   "ADD unpacks a plain tar",
 		cf:     "ADD arch.tar /x/",
@@ -287,7 +376,10 @@ func TestCopyFromImage(t *testing.T) {
 		"usr/lib/libx.so":   {data: "lib\n", mode: 0o755},
 		"usr/lib/libx.so.1": {link: "libx.so"},
 		"usr/share/doc/r":   {data: "readme\n", mode: 0o644},
+		"opt/t":             dirNode(0o750),
 		"opt/t/a":           {data: "a\n", mode: 0o644},
+		"opt/t/h":           {hard: "opt/t/a"},
+		"opt/t/s":           dirNode(0o700),
 		"lib64":             {link: "usr/lib"},
 	})}, ociimage.Config{})
 	images := map[string]string{"stagex/core-other": other}
@@ -320,6 +412,20 @@ func TestCopyFromImage(t *testing.T) {
 		cf:     "COPY --from=stagex/core-other /usr /u",
 		layers: 1,
 		want:   want{files: map[string]string{"u/lib/libx.so": "lib\n", "u/share/doc/r": "readme\n"}, absent: []string{"u/usr"}},
+	}, {
+		name:   "a new destination directory is 0755, its subdirectories keep their modes, hard links stay links",
+		cf:     "COPY --from=stagex/core-other /opt/t /t2",
+		layers: 1,
+		want: want{
+			modes: map[string]os.FileMode{"t2": 0o755, "t2/s": 0o700},
+			files: map[string]string{"t2/a": "a\n"},
+			hard:  map[string]string{"t2/h": "t2/a"},
+		},
+	}, {
+		name:   "names of one file given as two sources are two files",
+		cf:     "COPY --from=stagex/core-other /opt/t/a /opt/t/h /two/",
+		layers: 1,
+		want:   want{files: map[string]string{"two/a": "a\n", "two/h": "a\n"}},
 	}, {
 		name:   "whole image",
 		cf:     "COPY --from=stagex/core-other . /",
@@ -452,9 +558,13 @@ func TestRunChangesBecomeTheLayer(t *testing.T) {
 		want:   want{files: map[string]string{"one": "one", "two": "two"}},
 	}, {
 		name:   "heredoc with a shebang runs the script itself",
-		cf:     "RUN <<EOF\n#!/bin/sh\nprobe write w /sb shebang\nEOF",
+		cf:     "RUN <<EOF\n#!/bin/sh\nprobe write w /sb shebang\nprobe read self /dev/pipes/EOF\nprobe write w2 /dev/pipes/EOF x\nEOF",
 		layers: 1,
-		want:   want{files: map[string]string{"sb": "shebang"}, absent: []string{".stagex-run-1", ".stagex-run-1/script"}},
+		want: want{
+			// From a read-only /dev/pipes/EOF, as BuildKit runs it.
+			files:  map[string]string{"sb": "shebang", "results/self": "ok:#!/bin/sh\nprobe write w /sb shebang\nprobe read self /dev/pipes/EOF\nprobe write w2 /dev/pipes/EOF x\n", "results/w2": "EROFS"},
+			absent: []string{"dev/pipes", "dev/pipes/EOF"},
+		},
 	}, {
 		name:   "deleting a base file leaves a whiteout",
 		cf:     `RUN ["/bin/probe", "rm", "r", "/base/gone.txt"]`,

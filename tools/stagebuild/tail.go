@@ -2,10 +2,8 @@ package stagebuild
 
 import (
 	"bytes"
-	"io/fs"
 	"strings"
 	"sync"
-	"time"
 )
 
 // tail keeps the last n lines written to it.
@@ -52,13 +50,3 @@ func (t *tail) String() string {
 	}
 	return "    " + strings.Join(lines, "\n    ")
 }
-
-// heredocInfo describes a COPY heredoc as a regular 0644 file.
-type heredocInfo struct{ size int64 }
-
-func (h heredocInfo) Name() string       { return "" }
-func (h heredocInfo) Size() int64        { return h.size }
-func (h heredocInfo) Mode() fs.FileMode  { return 0o644 }
-func (h heredocInfo) ModTime() time.Time { return time.Unix(1, 0) }
-func (h heredocInfo) IsDir() bool        { return false }
-func (h heredocInfo) Sys() any           { return nil }
