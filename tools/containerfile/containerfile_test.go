@@ -252,6 +252,12 @@ func TestCopyAdd(t *testing.T) {
 			want: Step{Dest: "/etc/", Files: []Heredoc{{Name: "A", Content: "a\n", Expand: true}, {Name: "B", Content: "b\n", Expand: true}}},
 		},
 		{
+			name: "copy from the fetch context",
+			src:  cf("FROM scratch", "COPY --from=fetch . /external/distfiles/"),
+			line: 2,
+			want: Step{From: &Ref{Kind: ContextRef, Raw: "fetch"}, Srcs: []string{"."}, Dest: "/external/distfiles/"},
+		},
+		{
 			name: "add source archive",
 			src:  cf("FROM scratch", "ARG MAKE_SOURCE", "ADD fetch/${MAKE_SOURCE} ."),
 			line: 3,
@@ -553,7 +559,9 @@ func TestErrors(t *testing.T) {
 		{"undefined in expanded heredoc file", "FROM scratch\nCOPY <<EOF /x\n$1\nEOF\n", 2, "quote the heredoc delimiter"},
 		{"bad substitution", "FROM scratch\nWORKDIR ${}\n", 2, "bad substitution"},
 		{"required variable", "FROM scratch\nARG A\nWORKDIR ${A:?must be set}\n", 3, "must be set"},
-		{"external image", "FROM alpine:3.19\n", 1, "only scratch, earlier stages and stagex/<stage>-<name> are allowed"},
+		{"external image", "FROM alpine:3.19\n", 1, "only scratch, earlier stages, the build context fetch and stagex/<stage>-<name> are allowed"},
+		{"from the fetch context", "FROM fetch\n", 1, "FROM fetch: the build context fetch holds source files"},
+		{"stage named like a context", "FROM scratch AS fetch\n", 1, `stage name "fetch" is the name of a build context`},
 		{"copy from external image", "FROM scratch\nCOPY --from=busybox / /\n", 2, "only scratch, earlier stages"},
 		{"from later stage", "FROM scratch AS a\nCOPY --from=b / /\nFROM scratch AS b\n", 2, `stage "b" is defined later, at line 3`},
 		{"FROM later stage", "FROM b AS a\nFROM scratch AS b\n", 1, "defined later"},
@@ -618,6 +626,7 @@ func TestParseRef(t *testing.T) {
 		err  string
 	}{
 		{"scratch", Ref{Kind: Scratch, Raw: "scratch"}, ""},
+		{"fetch", Ref{Kind: ContextRef, Raw: "fetch"}, ""},
 		{"build", Ref{Kind: StageRef, Raw: "build", Stage: 0}, ""},
 		{"Build", Ref{Kind: StageRef, Raw: "Build", Stage: 0}, ""},
 		{"1", Ref{Kind: StageRef, Raw: "1", Stage: 1}, ""},
