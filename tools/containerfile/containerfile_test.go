@@ -2,6 +2,7 @@ package containerfile
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -603,7 +604,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("pkg/Containerfile", []byte(tc.src), Options{})
+			_, err := Parse("pkg/Containerfile", []byte(tc.src), Options{StrictVars: true})
 			if err == nil {
 				t.Fatalf("Parse succeeded, want error containing %q", tc.want)
 			}
@@ -710,5 +711,22 @@ func TestUnguardedUse(t *testing.T) {
 		if got := unguardedUse(tc.word, tc.name, '\\'); got != tc.want {
 			t.Errorf("unguardedUse(%q, %q) = %v, want %v", tc.word, tc.name, got, tc.want)
 		}
+	}
+}
+
+// Without StrictVars a variable nobody defined expands to nothing, as in
+// BuildKit (StageX 2025.10.0's core/grep, user/wayland, bootstrap/stage3).
+func TestUndefinedVarsExpandToNothing(t *testing.T) {
+	src := "FROM scratch\nENV A=x${B}y C=\"${C} z\"\nWORKDIR ${HOME}/go\n"
+	f, err := Parse("pkg/Containerfile", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.Stages[0].Config
+	if !slices.Contains(cfg.Env, "A=xy") || !slices.Contains(cfg.Env, "C= z") || cfg.WorkingDir != "/go" {
+		t.Errorf("env %q, workdir %q; want A=xy, C= z and /go", cfg.Env, cfg.WorkingDir)
+	}
+	if _, err := Parse("pkg/Containerfile", []byte(src), Options{StrictVars: true}); err == nil || !strings.Contains(err.Error(), "variable B used but never defined") {
+		t.Errorf("strict: error = %v, want variable B used but never defined", err)
 	}
 }

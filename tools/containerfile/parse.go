@@ -45,10 +45,12 @@ func Parse(path string, data []byte, opts Options) (*File, error) {
 	if err != nil {
 		return nil, parserError(path, err)
 	}
+	x := newExpander(res.EscapeToken)
+	x.strict = opts.StrictVars
 	p := &fileParser{
 		path:      path,
 		opts:      opts,
-		x:         newExpander(res.EscapeToken),
+		x:         x,
 		file:      &File{Path: path},
 		buildArgs: opts.BuildArgs,
 		names:     map[string]int{},
