@@ -66,8 +66,9 @@ func Translate(opts Options) (*Result, error) {
 	res := &Result{opts: opts}
 	byKey := map[string]*translate.Package{}
 	var errs []error
+	tr := translate.NewTree(cfg)
 	for _, rel := range dirs {
-		p, err := translate.Dir(cfg, rel)
+		p, err := tr.Dir(rel)
 		if err != nil {
 			errs = append(errs, err)
 			continue
