@@ -103,3 +103,25 @@ func Render(p *translate.Package, rulesLabel, header string) []byte {
 	}
 	return out
 }
+
+// Untranslated returns a whole BUILD file for package directory rel, which
+// does not translate: a stagex_untranslated target (tagged manual) under
+// each name that other packages may use, failing with why when analysed.
+func Untranslated(rel string, targets []string, why, rulesLabel, header string) []byte {
+	f := rule.EmptyFile(rel+"/BUILD.bazel", rel)
+	load := rule.NewLoad(rulesLabel)
+	load.Add("stagex_untranslated")
+	load.Insert(f, 0)
+	for _, name := range targets {
+		r := rule.NewRule("stagex_untranslated", name)
+		r.SetAttr("error", why)
+		r.SetAttr("tags", []string{"manual"})
+		r.SetAttr("visibility", []string{"//visibility:public"})
+		r.Insert(f)
+	}
+	out := f.Format()
+	if header != "" {
+		out = append([]byte(header), out...)
+	}
+	return out
+}
