@@ -18,7 +18,12 @@ import (
 // core/llvm's subpackage clang. It reads every package.toml of the tree
 // once, on first use.
 type Tree struct {
-	cfg    Config
+	cfg Config
+	*index
+}
+
+// index is what a Tree reads once.
+type index struct {
 	loaded bool
 	dirs   map[string]*dirEntry // package directory -> its package.toml
 	images map[string]Image     // "<stage>-<name>" -> where it is built
@@ -45,7 +50,17 @@ func (i Image) Label() string {
 }
 
 // NewTree returns the tree that cfg describes.
-func NewTree(cfg Config) *Tree { return &Tree{cfg: cfg} }
+func NewTree(cfg Config) *Tree { return &Tree{cfg: cfg, index: &index{}} }
+
+// WithConfig returns the same tree, with what it has read, translated with
+// cfg, which may differ from the tree's in all but RepoRoot and
+// PackagesDir (a Gazelle directive can change the others per directory).
+func (tr *Tree) WithConfig(cfg Config) *Tree {
+	if cfg.RepoRoot != tr.cfg.RepoRoot || cfg.PackagesDir != tr.cfg.PackagesDir {
+		return NewTree(cfg)
+	}
+	return &Tree{cfg: cfg, index: tr.index}
+}
 
 // Images returns the images that the package.toml of package directory
 // rel says it publishes, image name -> target name: each subpackage, or
