@@ -120,6 +120,7 @@ def _tree_extension_impl(mctx):
             if not got.success:
                 _broken_tree(name = tag.name, sha256 = tag.sha256, strip_prefix = tag.strip_prefix, tree = _describe(tag), urls = tag.urls)
                 continue
+
             # A package that does not translate is left out of the index;
             # the tree's repository gives it targets that fail with why.
             res = mctx.execute([translator, "sources", "-keep-going", "-root", str(mctx.path(out))])
