@@ -363,7 +363,54 @@ func writeFile(name string, data []byte) error {
 	return nil
 }
 
+// chainFile is the generated file, beside the sources index, that lists
+// the bootstrap stages the tree has for the bootstrap chain in
+// toolchains/BUILD.bazel: with StageX's real packages/ copied in, the
+// chain grows from stage0 to stage3 by itself.
+func (l *lang) chainFile() string {
+	return filepath.ToSlash(filepath.Join(filepath.Dir(filepath.FromSlash(l.index)), "bootstrap.bzl"))
+}
+
+func (l *lang) writeChain() error {
+	dir := filepath.ToSlash(filepath.Dir(filepath.FromSlash(l.index)))
+	var b strings.Builder
+	b.WriteString("\"\"\"The bootstrap stages of this tree, for the chain in toolchains/BUILD.bazel.\n\nWritten by `bazel run //:gazelle` from " + dir + "/bootstrap/stageN directories that hold a\nContainerfile and a package.toml; do not edit.\n\"\"\"\n\nBOOTSTRAP_PACKAGES = {\n")
+	for _, stage := range translate.BootstrapStages {
+		rel := dir + "/bootstrap/" + stage
+		_, errCf := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "Containerfile"))
+		_, errToml := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "package.toml"))
+		if errCf == nil && errToml == nil {
+			fmt.Fprintf(&b, "    %q: \"//%s\",\n", stage, rel)
+		}
+	}
+	b.WriteString("}\n")
+	return l.update(l.chainFile(), []byte(b.String()))
+}
+
+// update writes data to name (relative to the repository root) when it
+// differs; in diff and print modes it reports a stale file instead.
+func (l *lang) update(name string, data []byte) error {
+	path := filepath.Join(l.repoRoot, filepath.FromSlash(name))
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if bytes.Equal(old, data) {
+		return nil
+	}
+	if l.mode != "fix" {
+		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", name)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFile(path, data)
+}
+
 func (l *lang) writeIndex() error {
+	if err := l.writeChain(); err != nil {
+		return err
+	}
 	path := filepath.Join(l.repoRoot, filepath.FromSlash(l.index))
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
@@ -386,16 +433,5 @@ func (l *lang) writeIndex() error {
 		_, err := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "Containerfile"))
 		return err == nil
 	})
-	data := idx.Format()
-	if string(data) == string(old) {
-		return nil
-	}
-	if l.mode != "fix" {
-		// diff and print modes change nothing; a stale index is reported.
-		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", l.index)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return writeFile(path, data)
+	return l.update(l.index, idx.Format())
 }
