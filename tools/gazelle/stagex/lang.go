@@ -10,7 +10,9 @@
 // non-zero. In that case this extension writes the good packages' files
 // itself and ends the run, so the other languages' files are not updated
 // by it. A directory with a Containerfile and no package.toml is skipped,
-// as StageX's build skips it, with a notice.
+// as StageX's build skips it, with a notice. A bad or skipped package that
+// has no BUILD file yet (or one of nothing but such targets) gets
+// stagex_untranslated targets, so that what uses it fails naming why.
 package stagex
 
 import (
@@ -165,6 +167,10 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 			NonEmptyAttrs:  map[string]bool{"image": true},
 			MergeableAttrs: map[string]bool{"image": true, "pins": true},
 		},
+		"stagex_untranslated": {
+			NonEmptyAttrs:  map[string]bool{"error": true},
+			MergeableAttrs: map[string]bool{"error": true, "tags": true},
+		},
 	}
 }
 
@@ -192,17 +198,32 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	if !hasFile(args.RegularFiles, "Containerfile") {
 		return res
 	}
-	p, err := l.tree(treeConfig(args.Config)).Dir(args.Rel)
+	tr := l.tree(treeConfig(args.Config))
+	p, err := tr.Dir(args.Rel)
 	var skip *translate.Skipped
-	switch {
-	case errors.As(err, &skip):
+	if errors.As(err, &skip) {
 		fmt.Fprintf(os.Stderr, "gazelle: %v\n", err)
-		return res
-	case err != nil:
-		// Nothing generated, nothing emptied: the file stays as it is.
+	} else if err != nil {
 		l.failed[args.Rel] = err
+	}
+	if err != nil {
+		// A file of ours other than stand-ins stays as it is.
+		if !onlyUntranslated(args.File) {
+			return res
+		}
+		gf := &genFile{file: args.File, path: filepath.Join(args.Dir, "BUILD.bazel")}
+		if args.File != nil {
+			gf.path = args.File.Path
+		}
+		gf.gen = buildfile.UntranslatedRules(tr.Targets(args.Rel), err.Error())
+		l.files[args.Rel] = gf
+		for _, r := range gf.gen {
+			res.Gen = append(res.Gen, r)
+			res.Imports = append(res.Imports, nil)
+		}
 		return res
-	case p == nil:
+	}
+	if p == nil {
 		return res
 	}
 	l.pkgs[p.Rel] = p
@@ -230,6 +251,23 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 		}
 	}
 	return res
+}
+
+// onlyUntranslated reports whether f is missing or holds stagex_untranslated
+// stand-ins and no other rule.
+func onlyUntranslated(f *rule.File) bool {
+	if f == nil {
+		return true
+	}
+	if len(f.Rules) == 0 {
+		return false
+	}
+	for _, r := range f.Rules {
+		if r.Kind() != "stagex_untranslated" {
+			return false
+		}
+	}
+	return true
 }
 
 func isGenerated(kind string) bool {
@@ -307,7 +345,7 @@ func (l *lang) DoneGeneratingRules() {
 	case l.mode != "fix":
 		fmt.Fprintf(os.Stderr, "gazelle: %d StageX package(s) do not translate\n", len(l.failed))
 	default:
-		fmt.Fprintf(os.Stderr, "gazelle: %d StageX package(s) do not translate and were left as they were; the other %d are up to date (%d file(s) written)\n", len(l.failed), len(l.pkgs), written)
+		fmt.Fprintf(os.Stderr, "gazelle: %d StageX package(s) do not translate (left as they were, or given targets that fail naming why); the other %d are up to date (%d file(s) written)\n", len(l.failed), len(l.pkgs), written)
 	}
 	os.Exit(1)
 }
