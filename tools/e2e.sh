@@ -142,6 +142,12 @@ bazel() {
     --host_jvm_args=-Djavax.net.ssl.trustStorePassword=e2e-trust "$@"
 }
 flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr https://$token_tls_addr" --distdir="$root/e2e/tree/distdir")
+# StageX's real releases, where this machine has them: from the first run
+# on, since the stagex_tree extension reads every archive when it runs.
+shared_trees=$root/../shared/stagex-trees
+if [ -d "$shared_trees" ]; then
+  flags+=(--distdir="$(cd "$shared_trees" && pwd)")
+fi
 if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
   flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
 fi
@@ -209,12 +215,10 @@ expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
 # StageX's real releases (../shared/stagex-trees), imported with
 # stagex_tree as a user would: they translate, and the whole graph of both
 # analyses without a single source file.
-shared_trees=$root/../shared/stagex-trees
 if [ -d "$shared_trees" ]; then
   say "StageX's releases: bazel build --nobuild @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/..."
-  bazel build --nobuild "${flags[@]}" --distdir="$(cd "$shared_trees" && pwd)" \
-    @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/... 2>&1 | grep -v '^WARNING: Download from' ||
-    die "StageX's real releases do not analyse"
+  bazel build --nobuild "${flags[@]}" @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/... 2>&1 |
+    grep -v '^WARNING: Download from' || die "StageX's real releases do not analyse"
 elif [ "${STAGEX_REQUIRE_TREES:-}" = 1 ]; then
   die "STAGEX_REQUIRE_TREES=1 but $shared_trees is missing"
 else
