@@ -9,6 +9,8 @@
 - `stagex_push` makes `bazel run` push an image to a registry by digest.
 - `stagex` is the module extension for published images pinned by digest
   (`use_extension("@stagex//rules:defs.bzl", "stagex")`; rules/private/image.bzl).
+- `stagex_untranslated` stands for a package that does not translate: what
+  uses it fails with the translator's error (rules/private/untranslated.bzl).
 - `stagex_tree` is the module extension that imports a whole StageX source
   tree from a release archive pinned by sha256 and translates it
   (rules/private/tree.bzl).
@@ -35,6 +37,7 @@ load(
     _stagex_bootstrap_toolchain = "stagex_bootstrap_toolchain",
 )
 load("//rules/private:tree.bzl", _stagex_tree = "stagex_tree")
+load("//rules/private:untranslated.bzl", _stagex_untranslated = "stagex_untranslated")
 
 StagexImageInfo = _StagexImageInfo
 StagexBootstrapInfo = _StagexBootstrapInfo
@@ -71,5 +74,7 @@ stagex_push = _stagex_push
 stagex = _stagex
 
 stagex_tree = _stagex_tree
+
+stagex_untranslated = _stagex_untranslated
 
 stagex_image_index = _stagex_image_index

@@ -142,6 +142,12 @@ bazel() {
     --host_jvm_args=-Djavax.net.ssl.trustStorePassword=e2e-trust "$@"
 }
 flags=(--repo_env=STAGEX_REGISTRY_MIRRORS="http://$addr https://$token_tls_addr" --distdir="$root/e2e/tree/distdir")
+# StageX's real releases, where this machine has them: from the first run
+# on, since the stagex_tree extension reads every archive when it runs.
+shared_trees=$root/../shared/stagex-trees
+if [ -d "$shared_trees" ]; then
+  flags+=(--distdir="$(cd "$shared_trees" && pwd)")
+fi
 if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
   flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
 fi
@@ -195,13 +201,28 @@ grep -qF "the pins belong to @" <<<"$out" || die "the mispinned tree's digest te
 $out"
 say "a tree with a wrong pin fails its digest test: $(grep -oF "$want" <<<"$out" | head -1)..."
 
-# A tree that does not translate fails where it is used, naming the file
-# and line; the other trees of the extension stay usable.
-expect_failure @stagex_tree_broken//:all 'packages/core/hello/Containerfile:12: unknown instruction "FROBNICATE"'
+# A package that does not translate fails where it is used, naming the file
+# and line; the rest of its tree, and the other trees, stay usable.
+expect_failure @stagex_tree_broken//packages/core/hello 'packages/core/hello/Containerfile:12: unknown instruction "FROBNICATE"'
+bazel build --nobuild "${flags[@]}" @stagex_tree_broken//packages/bootstrap/stage0 ||
+  die "the broken tree's good package (bootstrap/stage0) does not analyse"
 # A source download that no mirror, --distdir or cache has, by its sha256.
 expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
   "cannot get source file hex0-seed-1.0.tar.gz of package stagex_tree_unfetchable//packages/bootstrap/stage0"
 expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
   "expected sha256: 1111111111111111111111111111111111111111111111111111111111111111"
+
+# StageX's real releases (../shared/stagex-trees), imported with
+# stagex_tree as a user would: they translate, and the whole graph of both
+# analyses without a single source file.
+if [ -d "$shared_trees" ]; then
+  say "StageX's releases: bazel build --nobuild @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/..."
+  bazel build --nobuild "${flags[@]}" @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/... 2>&1 |
+    grep -v '^WARNING: Download from' || die "StageX's real releases do not analyse"
+elif [ "${STAGEX_REQUIRE_TREES:-}" = 1 ]; then
+  die "STAGEX_REQUIRE_TREES=1 but $shared_trees is missing"
+else
+  say "skipped StageX's real releases: $shared_trees is missing"
+fi
 
 say "passed"

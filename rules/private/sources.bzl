@@ -71,29 +71,52 @@ def _source_impl(rctx):
         sha256 = rctx.attr.sha256,
         allow_fail = True,
     )
-    if not result.success:
-        found = []
-        for url in local:
-            probe = rctx.download(url = url, output = "wrong/" + rctx.attr.file, allow_fail = True)
-            if probe.success:
-                found.append("%s has sha256 %s" % (url[len("file://"):], probe.sha256))
-        fail(("stagex: cannot get source file %s of package %s\n" +
-              "  expected sha256: %s\n" +
-              "  actual sha256:   %s\n" +
-              "  mirrors tried, in order:\n%s\n" +
-              "  Without network, put the file in a directory given to --distdir, or in fetch/ of the workspace.") % (
-            rctx.attr.file,
-            rctx.attr.package,
-            rctx.attr.sha256,
-            "; ".join(found) if found else "(no copy found: not in the repository cache, --distdir, fetch/, nor on any mirror)",
-            _mirror_report(rctx.attr.urls),
-        ))
-    rctx.file("file/BUILD.bazel", content = 'filegroup(\n    name = "file",\n    srcs = ["%s"],\n    visibility = ["//visibility:public"],\n)\n' % rctx.attr.file)
     rctx.file("BUILD.bazel", content = "")
+    if result.success:
+        rctx.file("file/BUILD.bazel", content = 'filegroup(\n    name = "file",\n    srcs = ["%s"],\n    visibility = ["//visibility:public"],\n)\n' % rctx.attr.file)
+        return
+    found = []
+    for url in local:
+        probe = rctx.download(url = url, output = "wrong/" + rctx.attr.file, allow_fail = True)
+        if probe.success:
+            found.append("%s has sha256 %s" % (url[len("file://"):], probe.sha256))
+    rctx.delete("wrong")
+    message = ("stagex: cannot get source file %s of package %s\n" +
+               "  expected sha256: %s\n" +
+               "  actual sha256:   %s\n" +
+               "  mirrors tried, in order:\n%s\n" +
+               "  Without network, put the file in a directory given to --distdir, or in fetch/ of the workspace;\n" +
+               "  then run `bazel fetch --force --repo=@@%s` (a file added to fetch/ is noticed by itself).\n") % (
+        rctx.attr.file,
+        rctx.attr.package,
+        rctx.attr.sha256,
+        "; ".join(found) if found else "(no copy found: not in the repository cache, --distdir, fetch/, nor on any mirror)",
+        _mirror_report(rctx.attr.urls),
+        rctx.name,
+    )
+
+    # Analysis does not need the file: the repository is made all the
+    # same, and building the file fails with the message above.
+    if rctx.attr.fetch_dir and hasattr(rctx, "watch"):
+        rctx.watch(rctx.path(_module_root(rctx) + "/" + rctx.attr.fetch_dir + "/" + rctx.attr.file))
+    rctx.file("file/missing.txt", content = message)
+    rctx.file("file/BUILD.bazel", content = """genrule(
+    name = "file",
+    srcs = ["missing.txt"],
+    outs = ["{file}"],
+    cmd = "cat $(location missing.txt) >&2; exit 1",
+    visibility = ["//visibility:public"],
+)
+""".format(file = rctx.attr.file))
 
 stagex_source = repository_rule(
     implementation = _source_impl,
-    doc = "Downloads one package source file, pinned by sha256; `//file` is the file.",
+    doc = """Downloads one package source file, pinned by sha256; `//file` is the file.
+
+When no mirror, --distdir, repository cache nor fetch/ has it, the
+repository is made all the same, so that analysis does not need the file:
+building `//file` then fails, naming the file, its package, the expected
+sha256, what the local copies hold, and the mirrors tried.""",
     attrs = {
         "fetch_dir": attr.string(doc = "The tree's directory of pre-fetched sources, relative to the workspace; empty for none.", default = "fetch"),
         "file": attr.string(doc = "The file name (what ADD fetch/<file> names).", mandatory = True),

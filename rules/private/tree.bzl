@@ -10,7 +10,9 @@
     use_repo(tree, "stagex_tree")
 
 `@stagex_tree//packages/core/make` then builds like a package of this
-repository: the extension downloads the archive through Bazel's downloader
+repository (a package that does not translate, or that StageX's build
+skips, gets targets that fail with the translator's `file:line: message`
+where they are used; the rest of the tree is unaffected): the extension downloads the archive through Bazel's downloader
 (pinned by sha256, kept in the repository cache, taken from a --distdir
 without network), translates it with the same translator as `bazel run
 //:gazelle` (tools/tree, compiled by rules/private/translator.bzl), makes
@@ -45,6 +47,7 @@ def _tree_repo_impl(rctx):
         _RULES,
         "-sources-repo",
         "@" + rctx.attr.sources_repo,
+        "-keep-going",
     ])
     if res.return_code != 0:
         fail("stagex: cannot translate the StageX tree %s:\n%s" % (rctx.attr.tree, res.stderr))
@@ -117,7 +120,10 @@ def _tree_extension_impl(mctx):
             if not got.success:
                 _broken_tree(name = tag.name, sha256 = tag.sha256, strip_prefix = tag.strip_prefix, tree = _describe(tag), urls = tag.urls)
                 continue
-            res = mctx.execute([translator, "sources", "-root", str(mctx.path(out))])
+
+            # A package that does not translate is left out of the index;
+            # the tree's repository gives it targets that fail with why.
+            res = mctx.execute([translator, "sources", "-keep-going", "-root", str(mctx.path(out))])
             if res.return_code != 0:
                 _broken_tree(
                     name = tag.name,

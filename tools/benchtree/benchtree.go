@@ -99,16 +99,20 @@ func writePackage(dir, rel string, r *rand.Rand, stage, name, from string, copie
 	fmt.Fprintf(&cf, "WORKDIR /%s-${VERSION}\n", name)
 	cf.WriteString("RUN --network=none <<-EOF\n\tset -eux\n\t./configure --prefix=/usr\n\tmake -j\"$(nproc)\"\nEOF\n")
 	cf.WriteString("RUN --network=none <<-EOF\n\tset -eux\n\tmake DESTDIR=/rootfs install\nEOF\n\n")
-	cf.WriteString("FROM scratch AS package\nCOPY --from=build /rootfs/ /\n")
 	var subs []string
 	if i%17 == 5 {
+		// As StageX's core/llvm: a package with subpackages publishes
+		// only those, so it lists itself among them to keep its image.
 		sub := name + "-dev"
-		subs = append(subs, sub)
+		subs = append(subs, name, sub)
+		fmt.Fprintf(&cf, "FROM scratch AS package-%s\nCOPY --from=build /rootfs/ /\n", name)
 		fmt.Fprintf(&cf, "\nFROM scratch AS package-%s\nCOPY --from=build /rootfs/usr/include /usr/include\n", sub)
+	} else {
+		cf.WriteString("FROM scratch AS package\nCOPY --from=build /rootfs/ /\n")
 	}
 	toml := fmt.Sprintf("[package]\nname = %q\nversion = %q\ndescription = \"Benchmark package %d\"\nlicense = \"MIT\"\n", name, version, i)
 	if len(subs) > 0 {
-		toml += fmt.Sprintf("subpackages = [%q]\n", subs[0])
+		toml += fmt.Sprintf("subpackages = [%q, %q]\n", subs[0], subs[1])
 	}
 	toml += fmt.Sprintf("\n[sources.%s]\nhash = \"%064x\"\nformat = \"tar.xz\"\nfile = \"%s-{version}.{format}\"\nmirrors = [\"https://mirror.example.invalid/%s/{file}\"]\n", name, r.Uint64(), name, name)
 	if err := write(dir, filepath.Join(rel, "Containerfile"), cf.String()); err != nil {

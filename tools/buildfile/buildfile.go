@@ -12,8 +12,9 @@ import (
 	"github.com/stagex/stagex-bazel/tools/translate"
 )
 
-// Kinds are the rule kinds Rules generates, in the order they appear.
-var Kinds = []string{"stagex_stage", "stagex_image_index", "stagex_push", "stagex_digest_test"}
+// Kinds are the rule kinds Rules and UntranslatedRules generate, in the
+// order they appear.
+var Kinds = []string{"stagex_stage", "stagex_image_index", "stagex_push", "stagex_digest_test", "stagex_untranslated"}
 
 // Rules returns the targets of p: its stages, then image indexes, pushes
 // and digest tests.
@@ -95,6 +96,38 @@ func Render(p *translate.Package, rulesLabel, header string) []byte {
 	}
 	load.Insert(f, 0)
 	for _, r := range rules {
+		r.Insert(f)
+	}
+	out := f.Format()
+	if header != "" {
+		out = append([]byte(header), out...)
+	}
+	return out
+}
+
+// UntranslatedRules returns the targets of package directory rel, which
+// does not translate: a stagex_untranslated target (tagged manual) under
+// each name that other packages may use, failing with why when analysed.
+func UntranslatedRules(targets []string, why string) []*rule.Rule {
+	var out []*rule.Rule
+	for _, name := range targets {
+		r := rule.NewRule("stagex_untranslated", name)
+		r.SetAttr("error", why)
+		r.SetAttr("tags", []string{"manual"})
+		r.SetAttr("visibility", []string{"//visibility:public"})
+		out = append(out, r)
+	}
+	return out
+}
+
+// Untranslated returns a whole BUILD file of UntranslatedRules for package
+// directory rel.
+func Untranslated(rel string, targets []string, why, rulesLabel, header string) []byte {
+	f := rule.EmptyFile(rel+"/BUILD.bazel", rel)
+	load := rule.NewLoad(rulesLabel)
+	load.Add("stagex_untranslated")
+	load.Insert(f, 0)
+	for _, r := range UntranslatedRules(targets, why) {
 		r.Insert(f)
 	}
 	out := f.Format()

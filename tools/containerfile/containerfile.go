@@ -31,6 +31,12 @@ type Options struct {
 	// BuildPlatform is the platform the build runs on; zero means the
 	// target platform.
 	BuildPlatform Platform
+	// StrictVars makes a variable that is used but never defined (no ARG
+	// or ENV, no ${X:-fallback}) an error naming it, as BuildKit's
+	// UndefinedVar check does when BUILDKIT_DOCKERFILE_CHECK makes checks
+	// errors. Without it such a variable expands to nothing, which is what
+	// BuildKit does otherwise (StageX's 2025 releases build that way).
+	StrictVars bool
 	// BaseImage, if set, returns the configuration of the image of a
 	// StageX package that a stage starts FROM, so that its environment,
 	// working directory, user and shell carry into the stage as they do

@@ -2,6 +2,7 @@ package containerfile
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +251,12 @@ func TestCopyAdd(t *testing.T) {
 			src:  cf("FROM scratch", "COPY <<A <<B /etc/", "a", "A", "b", "B"),
 			line: 2,
 			want: Step{Dest: "/etc/", Files: []Heredoc{{Name: "A", Content: "a\n", Expand: true}, {Name: "B", Content: "b\n", Expand: true}}},
+		},
+		{
+			name: "copy from the fetch context",
+			src:  cf("FROM scratch", "COPY --from=fetch . /external/distfiles/"),
+			line: 2,
+			want: Step{From: &Ref{Kind: ContextRef, Raw: "fetch"}, Srcs: []string{"."}, Dest: "/external/distfiles/"},
 		},
 		{
 			name: "add source archive",
@@ -553,7 +560,9 @@ func TestErrors(t *testing.T) {
 		{"undefined in expanded heredoc file", "FROM scratch\nCOPY <<EOF /x\n$1\nEOF\n", 2, "quote the heredoc delimiter"},
 		{"bad substitution", "FROM scratch\nWORKDIR ${}\n", 2, "bad substitution"},
 		{"required variable", "FROM scratch\nARG A\nWORKDIR ${A:?must be set}\n", 3, "must be set"},
-		{"external image", "FROM alpine:3.19\n", 1, "only scratch, earlier stages and stagex/<stage>-<name> are allowed"},
+		{"external image", "FROM alpine:3.19\n", 1, "only scratch, earlier stages, the build context fetch and stagex/<stage>-<name> are allowed"},
+		{"from the fetch context", "FROM fetch\n", 1, "FROM fetch: the build context fetch holds source files"},
+		{"stage named like a context", "FROM scratch AS fetch\n", 1, `stage name "fetch" is the name of a build context`},
 		{"copy from external image", "FROM scratch\nCOPY --from=busybox / /\n", 2, "only scratch, earlier stages"},
 		{"from later stage", "FROM scratch AS a\nCOPY --from=b / /\nFROM scratch AS b\n", 2, `stage "b" is defined later, at line 3`},
 		{"FROM later stage", "FROM b AS a\nFROM scratch AS b\n", 1, "defined later"},
@@ -595,7 +604,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("pkg/Containerfile", []byte(tc.src), Options{})
+			_, err := Parse("pkg/Containerfile", []byte(tc.src), Options{StrictVars: true})
 			if err == nil {
 				t.Fatalf("Parse succeeded, want error containing %q", tc.want)
 			}
@@ -618,6 +627,7 @@ func TestParseRef(t *testing.T) {
 		err  string
 	}{
 		{"scratch", Ref{Kind: Scratch, Raw: "scratch"}, ""},
+		{"fetch", Ref{Kind: ContextRef, Raw: "fetch"}, ""},
 		{"build", Ref{Kind: StageRef, Raw: "build", Stage: 0}, ""},
 		{"Build", Ref{Kind: StageRef, Raw: "Build", Stage: 0}, ""},
 		{"1", Ref{Kind: StageRef, Raw: "1", Stage: 1}, ""},
@@ -701,5 +711,22 @@ func TestUnguardedUse(t *testing.T) {
 		if got := unguardedUse(tc.word, tc.name, '\\'); got != tc.want {
 			t.Errorf("unguardedUse(%q, %q) = %v, want %v", tc.word, tc.name, got, tc.want)
 		}
+	}
+}
+
+// Without StrictVars a variable nobody defined expands to nothing, as in
+// BuildKit (StageX 2025.10.0's core/grep, user/wayland, bootstrap/stage3).
+func TestUndefinedVarsExpandToNothing(t *testing.T) {
+	src := "FROM scratch\nENV A=x${B}y C=\"${C} z\"\nWORKDIR ${HOME}/go\n"
+	f, err := Parse("pkg/Containerfile", []byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.Stages[0].Config
+	if !slices.Contains(cfg.Env, "A=xy") || !slices.Contains(cfg.Env, "C= z") || cfg.WorkingDir != "/go" {
+		t.Errorf("env %q, workdir %q; want A=xy, C= z and /go", cfg.Env, cfg.WorkingDir)
+	}
+	if _, err := Parse("pkg/Containerfile", []byte(src), Options{StrictVars: true}); err == nil || !strings.Contains(err.Error(), "variable B used but never defined") {
+		t.Errorf("strict: error = %v, want variable B used but never defined", err)
 	}
 }

@@ -132,6 +132,9 @@ type expander struct {
 	// globalArgs are the names declared before the first FROM, for the
 	// hint that they must be re-declared in a stage.
 	globalArgs map[string]bool
+	// strict makes a variable used but never defined an error (see
+	// Options.StrictVars); otherwise it expands to nothing.
+	strict bool
 }
 
 func newExpander(escape rune) *expander {
@@ -195,10 +198,13 @@ func abbrev(w string) string {
 	return fmt.Sprintf("%q", w)
 }
 
-// checkUndefined rejects a variable that expansion looked up without
-// finding, unless it is a declared ARG (which expands to "") or every use
-// of it supplies its own fallback (${X:-default}, ${X+alt}, ...).
+// checkUndefined rejects, in strict mode, a variable that expansion looked
+// up without finding, unless it is a declared ARG (which expands to "") or
+// every use of it supplies its own fallback (${X:-default}, ${X+alt}, ...).
 func (x *expander) checkUndefined(w string, unmatched map[string]struct{}, sc *scope, escape rune, hint string) error {
+	if !x.strict {
+		return nil
+	}
 	names := make([]string, 0, len(unmatched))
 	for n := range unmatched {
 		names = append(names, n)

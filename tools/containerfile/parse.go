@@ -50,10 +50,12 @@ func Parse(path string, data []byte, opts Options) (*File, error) {
 	if err != nil {
 		return nil, parserError(path, err)
 	}
+	x := newExpander(res.EscapeToken)
+	x.strict = opts.StrictVars
 	p := &fileParser{
 		path:      path,
 		opts:      opts,
-		x:         newExpander(res.EscapeToken),
+		x:         x,
 		file:      &File{Path: path},
 		buildArgs: opts.BuildArgs,
 		names:     map[string]int{},
@@ -300,6 +302,11 @@ func (p *fileParser) from(n *parser.Node) (*Stage, *scope, error) {
 				return nil, nil, fmt.Errorf("FROM: stage name %q is already used at line %d", name, s.Line)
 			}
 		}
+		for _, c := range BuildContexts {
+			if name == c {
+				return nil, nil, fmt.Errorf("FROM: stage name %q is the name of a build context StageX passes; BuildKit would use the context in place of this stage", name)
+			}
+		}
 	case len(args) != 1:
 		return nil, nil, fmt.Errorf("FROM requires either one argument or three (FROM <image> AS <name>)")
 	}
@@ -316,6 +323,9 @@ func (p *fileParser) from(n *parser.Node) (*Stage, *scope, error) {
 	ref, err := p.resolve(raw, "FROM", p.file.Stages)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ref.Kind == ContextRef {
+		return nil, nil, fmt.Errorf("FROM %s: the build context %s holds source files, not an image; COPY --from=%s them instead", raw, raw, raw)
 	}
 	st := &Stage{Index: len(p.file.Stages), Name: name, Line: n.StartLine, Base: ref}
 	if flags.has("platform") {

@@ -17,7 +17,21 @@ const (
 	StageRef
 	// PackageRef is a StageX package image, stagex/<stage>-<name>.
 	PackageRef
+	// ContextRef is a named build context: one of BuildContexts.
+	ContextRef
 )
+
+// FetchContext is the named build context StageX's build passes to every
+// package (--build-context fetch=fetch/<stage>/<name>): the directory of
+// the package's downloaded sources, which it also copies into the
+// package's own fetch/. So `COPY --from=fetch X` reads what `COPY fetch/X`
+// reads.
+const FetchContext = "fetch"
+
+// BuildContexts are the named build contexts COPY --from may name besides
+// stages and packages. As in BuildKit, a named context takes precedence
+// over a stage of the same name.
+var BuildContexts = []string{FetchContext}
 
 // String names the kind: scratch, stage or package.
 func (k RefKind) String() string {
@@ -28,6 +42,8 @@ func (k RefKind) String() string {
 		return "stage"
 	case PackageRef:
 		return "package"
+	case ContextRef:
+		return "context"
 	}
 	return fmt.Sprintf("RefKind(%d)", int(k))
 }
@@ -63,6 +79,8 @@ func (r Ref) key() string {
 		return "stage:" + strconv.Itoa(r.Stage)
 	case PackageRef:
 		return "package:" + r.Package()
+	case ContextRef:
+		return "context:" + r.Raw
 	}
 	return "scratch"
 }
@@ -80,15 +98,21 @@ var (
 )
 
 // ParseRef resolves an image reference of FROM or COPY --from against the
-// stages defined so far: "scratch", the name (case-insensitive) or index
-// of one of stages, or stagex/<stage>-<name> with an optional :tag and
-// @digest, which are kept in Raw but do not change the package.
+// stages defined so far: "scratch", a named build context (BuildContexts),
+// the name (case-insensitive) or index of one of stages, or
+// stagex/<stage>-<name> with an optional :tag and @digest, which are kept
+// in Raw but do not change the package.
 func ParseRef(raw string, stages []*Stage) (Ref, error) {
 	if raw == "" {
 		return Ref{}, fmt.Errorf("empty image reference")
 	}
 	if raw == "scratch" {
 		return Ref{Kind: Scratch, Raw: raw}, nil
+	}
+	for _, c := range BuildContexts {
+		if raw == c {
+			return Ref{Kind: ContextRef, Raw: raw}, nil
+		}
 	}
 	if i, err := strconv.Atoi(raw); err == nil {
 		if i < 0 || i >= len(stages) {
@@ -105,7 +129,7 @@ func ParseRef(raw string, stages []*Stage) (Ref, error) {
 	if strings.HasPrefix(raw, PackagePrefix) {
 		return parsePackageRef(raw)
 	}
-	return Ref{}, fmt.Errorf("image %q is not allowed: only scratch, earlier stages and %s<stage>-<name> are allowed", raw, PackagePrefix)
+	return Ref{}, fmt.Errorf("image %q is not allowed: only scratch, earlier stages, the build context %s and %s<stage>-<name> are allowed", raw, strings.Join(BuildContexts, ", "), PackagePrefix)
 }
 
 func parsePackageRef(raw string) (Ref, error) {

@@ -22,7 +22,8 @@
 // [package] holds name (required; it must equal the directory name, since
 // StageX finds the Containerfile by it), version or version_from (at most
 // one; bootstrap packages such as stage0 have neither), description,
-// license, website, platforms and subpackages. version_from names another
+// license (or licenses: StageX's trees use both), website, platforms and
+// subpackages. version_from names another
 // package as "<stage>-<name>" and takes its version; see
 // [Package.ResolveVersion]. license is an SPDX expression; a list of them
 // is accepted too and joined with AND. platforms entries are os/arch or
@@ -40,10 +41,10 @@
 //
 //	{version}               V
 //	{version_major}         V up to its first "."            1.2.3 -> 1
-//	{version_major_minor}   V up to its second "."           1.2.3 -> 1.2 (V when it has no ".")
+//	{version_major_minor}   V up to its second "."           1.2.3 -> 1.2 ("None" when V has no ".")
 //	{version_dash}          every "." replaced by "-"        1.2.3 -> 1-2-3
 //	{version_under}         every "." replaced by "_"        1.2.3 -> 1_2_3
-//	{version_strip_suffix}  V without its last "-" and what follows: 1.2.3-rc.1 -> 1.2.3
+//	{version_strip_suffix}  V up to its first "-"            1.2.3-rc.1 -> 1.2.3
 //	{format}                the source's format
 //	{file}                  the expanded file name (mirrors only)
 //
@@ -55,15 +56,19 @@
 //
 // # Build arguments
 //
-// [Package.BuildArgs] returns what StageX's gen_sources.py passes: VERSION,
+// [Package.BuildArgs] returns what StageX's src/targets.py passes: VERSION,
 // VERSION_UNDER, VERSION_DASH, VERSION_MAJOR, VERSION_MAJOR_MINOR and
 // VERSION_STRIP_SUFFIX when the package has a version, and for each source
 // <ID>_VERSION and <ID>_SOURCE when the source sets its own version, and
-// <ID>_GIT_SHA when it sets git_sha. <ID> is the source id upper-cased with
-// "-" turned into "_" (StageX only upper-cases; a "-" would make the
-// argument unusable in ${...}). Two ids that give the same <ID> are an
-// error. Unlike gen_sources.py, <ID>_SOURCE expands {version_dash} and
-// {version_under} from the source's version rather than the package's.
+// <ID>_GIT_SHA when it sets git_sha. <ID> is the source id upper-cased, no
+// more ("-" stays: C-ARES_VERSION cannot be read with ${...}, but it is
+// passed). Two ids that give the same <ID> are an error. <ID>_SOURCE is
+// the file (or the first mirror's last path element, as written) expanded
+// as targets.py does it: {version} is the source's, {version_dash} and
+// {version_under} the package's; a source with its own version whose file
+// name needs another placeholder is an error, since targets.py cannot
+// expand it. The file downloaded (and Source.File) is expanded from the
+// source's own version throughout, as StageX's fetch.py does.
 //
 // # Errors
 //

@@ -9,15 +9,18 @@ import (
 // VersionForms returns the forms of version v that placeholders and build
 // arguments use, keyed by placeholder name: version, version_major,
 // version_major_minor, version_dash, version_under, version_strip_suffix.
+//
+// They are StageX's (src/common.py) to the letter, odd cases included:
+// version_strip_suffix cuts at the first "-" (1.2-3-4 -> 1.2), and
+// version_major_minor of a version without "." is the text "None", which
+// is what Python's str.format and StageX's --build-arg make of the None
+// that common.py returns there.
 func VersionForms(v string) map[string]string {
-	majorMinor := v
+	majorMinor := "None"
 	if parts := strings.SplitN(v, ".", 3); len(parts) >= 2 {
 		majorMinor = parts[0] + "." + parts[1]
 	}
-	stripped := v
-	if i := strings.LastIndexByte(v, '-'); i >= 0 {
-		stripped = v[:i]
-	}
+	stripped, _, _ := strings.Cut(v, "-")
 	major, _, _ := strings.Cut(v, ".")
 	return map[string]string{
 		"version":              v,

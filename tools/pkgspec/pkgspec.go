@@ -78,6 +78,10 @@ type sourceTemplate struct {
 	fileLine    int
 	mirrors     []template
 	mirrorsLine int
+	// argFile is what StageX's targets.py names the file in the
+	// <ID>_SOURCE build argument: file, or else the last path element of
+	// the first mirror as written (before expansion).
+	argFile template
 }
 
 // ImageName returns the package's image name, <stage>-<name>.
@@ -228,7 +232,7 @@ func (ps *parser) document(root *node) error {
 	return nil
 }
 
-var packageKeys = []string{"name", "version", "version_from", "description", "license", "website", "platforms", "subpackages"}
+var packageKeys = []string{"name", "version", "version_from", "description", "license", "licenses", "website", "platforms", "subpackages"}
 
 func (ps *parser) packageTable(n *node) error {
 	p := ps.p
@@ -272,9 +276,15 @@ func (ps *parser) packageTable(n *node) error {
 		}
 		p.versionFromLine = c.line
 	}
-	if c := n.child("license"); c != nil {
-		if p.License, err = ps.license(c); err != nil {
-			return err
+	// StageX's trees spell the key both ways; its tools read neither.
+	if c, d := n.child("license"), n.child("licenses"); c != nil && d != nil {
+		return ps.errorf(d.line, "both license and licenses are set; keep one")
+	}
+	for _, key := range []string{"license", "licenses"} {
+		if c := n.child(key); c != nil {
+			if p.License, err = ps.license(c); err != nil {
+				return err
+			}
 		}
 	}
 	if c := n.child("platforms"); c != nil {
@@ -407,8 +417,10 @@ var (
 	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]+$`)
 )
 
-// argPrefix is the build argument prefix of source id.
-func argPrefix(id string) string { return strings.ReplaceAll(strings.ToUpper(id), "-", "_") }
+// argPrefix is the build argument prefix of source id: the id upper-cased,
+// as StageX's targets.py makes it ("-" stays, so ${C-ARES_VERSION} cannot
+// be used, but the argument is passed all the same).
+func argPrefix(id string) string { return strings.ToUpper(id) }
 
 func (ps *parser) sources(n *node) error {
 	if !n.table {
@@ -503,6 +515,24 @@ func (ps *parser) source(n *node) (Source, *sourceTemplate, error) {
 				return s, nil, ps.errorf(c.line, "mirrors[%d] uses {file} but %s has no file", i, where)
 			}
 			t.mirrors = append(t.mirrors, m)
+		}
+		if t.file == nil && len(raws) > 0 {
+			// Parsed above as part of the whole mirror: cannot fail.
+			t.argFile, _ = parseTemplate(urlFile(raws[0]), true)
+		}
+	}
+	if t.file != nil {
+		t.argFile = t.file
+	}
+	if s.Version != "" {
+		// targets.py expands <ID>_SOURCE with these four only; any other
+		// placeholder stops StageX's own build.
+		for _, seg := range t.argFile {
+			switch seg.name {
+			case "", "version", "version_dash", "version_under", "format":
+			default:
+				return s, nil, ps.errorf(n.line, "%s sets its own version and its file name uses {%s}: StageX's targets.py expands only {version}, {version_dash}, {version_under} and {format} there", where, seg.name)
+			}
 		}
 	}
 	if t.file == nil && len(t.mirrors) == 0 {
@@ -610,6 +640,23 @@ func checkMirror(u string) error {
 	return nil
 }
 
+// urlFile returns the last element of the path of URL u, as Python's
+// urlsplit(u).path.split("/")[-1] gives it; u may still hold placeholders.
+func urlFile(u string) string {
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		u = rest
+		if i := strings.IndexByte(u, '/'); i >= 0 {
+			u = u[i:]
+		} else {
+			u = ""
+		}
+	}
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	return u[strings.LastIndexByte(u, '/')+1:]
+}
+
 // checkFileName rejects names that are not a single path element.
 func checkFileName(f string) error {
 	switch {
@@ -677,11 +724,13 @@ func (p *Package) ResolveVersion(lookup func(ref string) (*Package, error)) erro
 }
 
 // BuildArgs returns the build arguments StageX passes to the package's
-// Containerfile. Call ResolveVersion first for a package with version_from.
+// Containerfile, as its src/targets.py computes them. Call ResolveVersion
+// first for a package with version_from.
 func (p *Package) BuildArgs() map[string]string {
 	args := map[string]string{}
+	forms := map[string]string{}
 	if p.Version != "" {
-		forms := VersionForms(p.Version)
+		forms = VersionForms(p.Version)
 		for arg, form := range map[string]string{
 			"VERSION":              "version",
 			"VERSION_UNDER":        "version_under",
@@ -698,6 +747,16 @@ func (p *Package) BuildArgs() map[string]string {
 		if !s.InheritsVersion {
 			args[prefix+"_VERSION"] = s.Version
 			args[prefix+"_SOURCE"] = s.File
+			if t := p.tmpl[s.ID]; t != nil {
+				// The source's own version, but the package's dashed
+				// and underscored forms: targets.py's choice, kept.
+				args[prefix+"_SOURCE"] = t.argFile.expand(map[string]string{
+					"version":       s.Version,
+					"version_dash":  forms["version_dash"],
+					"version_under": forms["version_under"],
+					"format":        s.Format,
+				})
+			}
 		}
 		if s.GitSHA != "" {
 			args[prefix+"_GIT_SHA"] = s.GitSHA

@@ -121,10 +121,15 @@ mirrors = ["https://a.example/dl/demo{version}-{version_major_minor}.zip?raw=1#t
 			Stage: "core", Name: "demo", Version: "30",
 			Sources: []Source{{
 				ID: "demo", Line: 4, Hash: hashA, Version: "30", InheritsVersion: true,
-				File:    "demo30-30.zip",
-				Mirrors: []string{"https://a.example/dl/demo30-30.zip?raw=1#top", "https://b.example/other.zip"},
+				File:    "demo30-None.zip",
+				Mirrors: []string{"https://a.example/dl/demo30-None.zip?raw=1#top", "https://b.example/other.zip"},
 			}},
 		},
+	},
+	{
+		name: "licenses, as many StageX packages spell it",
+		text: "[package]\nname = \"demo\"\nlicenses = \"GPL-3.0-or-later\"\n",
+		want: Package{Stage: "core", Name: "demo", License: "GPL-3.0-or-later"},
 	},
 	{
 		name: "license list, upper-case hash, literal braces",
@@ -244,9 +249,10 @@ func TestVersionForms(t *testing.T) {
 	}{
 		{"1.2.3", "1", "1.2", "1-2-3", "1_2_3", "1.2.3"},
 		{"1.2.3-rc.1", "1", "1.2", "1-2-3-rc-1", "1_2_3-rc_1", "1.2.3"},
-		{"30", "30", "30", "30", "30", "30"},
+		// common.py's version_to_major_minor returns None without a ".".
+		{"30", "30", "None", "30", "30", "30"},
 		{"6.6", "6", "6.6", "6-6", "6_6", "6.6"},
-		{"2024-01-02", "2024-01-02", "2024-01-02", "2024-01-02", "2024-01-02", "2024-01"},
+		{"2024-01-02", "2024-01-02", "None", "2024-01-02", "2024-01-02", "2024"},
 		{"1.2.3+build.5", "1", "1.2", "1-2-3+build-5", "1_2_3+build_5", "1.2.3+build.5"},
 	}
 	for _, tc := range tests {
@@ -309,7 +315,10 @@ var errorTests = []struct {
 	{"file is dot-dot", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nfile = \"..\"\n"), 5, []string{"not a file name"}},
 	{"mirror not a string", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nmirrors = [\"https://a/x\", 3]\n"), 5, []string{"mirrors[1] must be a string", "an integer"}},
 	{"mirrors not a list", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nmirrors = \"https://a/x\"\n"), 5, []string{"mirrors must be a list of strings", "a string"}},
-	{"colliding source ids", sub("[package]\nname = \"demo\"\n[sources.foo-bar]\nhash = \"@A\"\nfile = \"a\"\n[sources.FOO_BAR]\nhash = \"@A\"\nfile = \"b\"\n"), 6, []string{`"foo-bar" and "FOO_BAR"`, "FOO_BAR_*"}},
+	{"colliding source ids", sub("[package]\nname = \"demo\"\n[sources.foo-bar]\nhash = \"@A\"\nfile = \"a\"\n[sources.FOO-bar]\nhash = \"@A\"\nfile = \"b\"\n"), 6, []string{`"foo-bar" and "FOO-bar"`, "FOO-BAR_*"}},
+	{"license and licenses", "[package]\nname = \"demo\"\nlicense = \"MIT\"\nlicenses = \"MIT\"\n", 4, []string{"both license and licenses"}},
+	{"own version, file uses version_major", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nversion = \"1.2\"\nfile = \"s-{version_major}.tar\"\n"), 3, []string{"[sources.s] sets its own version", "{version_major}", "targets.py"}},
+	{"own version, first mirror uses version_major", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nversion = \"1.2\"\nmirrors = [\"https://a/v{version}/s-{version_major}.tar\"]\n"), 3, []string{"{version_major}"}},
 	{"source id with a dot", sub("[package]\nname = \"demo\"\n[sources.\"a.b\"]\nhash = \"@A\"\nfile = \"a\"\n"), 3, []string{`source id "a.b"`}},
 	{"sources not a table", "[package]\nname = \"demo\"\n[[sources]]\nhash = \"x\"\n", 3, []string{"sources must be a table", "an array"}},
 	{"source not a table", "[package]\nname = \"demo\"\n[sources]\ns = \"x\"\n", 4, []string{"sources.s must be a table", "a string"}},
@@ -452,15 +461,17 @@ git_sha = "abcdef0"
 mirrors = ["https://a/pinned.tar"]
 `),
 			want: map[string]string{
-				"VERSION":                "1.2.3-rc1",
-				"VERSION_UNDER":          "1_2_3-rc1",
-				"VERSION_DASH":           "1-2-3-rc1",
-				"VERSION_MAJOR":          "1",
-				"VERSION_MAJOR_MINOR":    "1.2",
-				"VERSION_STRIP_SUFFIX":   "1.2.3",
-				"LIVE_BOOTSTRAP_VERSION": "4.5",
-				"LIVE_BOOTSTRAP_SOURCE":  "lb-4_5.tar",
-				"LIVE_BOOTSTRAP_GIT_SHA": "15cb1064ee9cc54f880586fb814752c459a5c897",
+				"VERSION":              "1.2.3-rc1",
+				"VERSION_UNDER":        "1_2_3-rc1",
+				"VERSION_DASH":         "1-2-3-rc1",
+				"VERSION_MAJOR":        "1",
+				"VERSION_MAJOR_MINOR":  "1.2",
+				"VERSION_STRIP_SUFFIX": "1.2.3",
+				// targets.py: the id only upper-cased, and the file
+				// name's {version_under} is the package's.
+				"LIVE-BOOTSTRAP_VERSION": "4.5",
+				"LIVE-BOOTSTRAP_SOURCE":  "lb-1_2_3-rc1.tar",
+				"LIVE-BOOTSTRAP_GIT_SHA": "15cb1064ee9cc54f880586fb814752c459a5c897",
 				"PINNED_GIT_SHA":         "abcdef0",
 			},
 		},
@@ -477,6 +488,23 @@ mirrors = ["https://a/{version}.tar.gz"]
 			want: map[string]string{
 				"M2LIBC_VERSION": "3a70001",
 				"M2LIBC_SOURCE":  "m2libc-3a70001.tar.gz",
+			},
+		},
+		{
+			name: "file name from the first mirror as written",
+			text: sub(`[package]
+name = "demo"
+version = "2.0"
+[sources.dep]
+hash = "@A"
+version = "4.5"
+mirrors = ["https://a.example/{version_dash}/dep-{version}.tar.gz?x=1#f", "https://b/other.tar.gz"]
+`),
+			want: map[string]string{
+				"VERSION": "2.0", "VERSION_UNDER": "2_0", "VERSION_DASH": "2-0", "VERSION_MAJOR": "2",
+				"VERSION_MAJOR_MINOR": "2.0", "VERSION_STRIP_SUFFIX": "2.0",
+				"DEP_VERSION": "4.5",
+				"DEP_SOURCE":  "dep-4.5.tar.gz",
 			},
 		},
 		{
@@ -577,7 +605,7 @@ func TestResolveVersionErrors(t *testing.T) {
 		{"missing package", fakeTree{}, []string{`version_from "pallet-mid"`, "no such package"}},
 		{"broken target", fakeTree{"pallet-mid": "[package]\nname = \"mid\"\nbogus = 1\n"}, []string{`version_from "pallet-mid"`, `unknown key "bogus"`}},
 		{"target without a version", fakeTree{"pallet-mid": "[package]\nname = \"mid\"\n"}, []string{"pallet-mid has neither version nor version_from"}},
-		{"version unusable in a file name", fakeTree{"pallet-mid": "[package]\nname = \"mid\"\nversion = \"1/2\"\n"}, []string{`file "demo-1/2.tar"`}},
+		{"version unusable in a file name", fakeTree{"pallet-mid": "[package]\nname = \"mid\"\nversion = \"1.2/3\"\n"}, []string{`file "demo-1.2/3.tar"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -118,7 +118,7 @@ func TestBootstrapFromTree(t *testing.T) {
 		wantErr string
 	}{
 		{"stage in the tree", "stagex/bootstrap-stage0", "//packages/bootstrap/stage0", ""},
-		{"stage not in the tree", "stagex/bootstrap-stage2", "", "packages/bootstrap/stage2/Containerfile does not exist"},
+		{"stage not in the tree", "stagex/bootstrap-stage2", "", "no package of this tree publishes bootstrap-stage2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,13 @@ import (
 // when the graph is acyclic. Edges to packages missing from pkgs are
 // ignored.
 func FindCycle(pkgs map[string]*Package) error {
+	_, err := Cycle(pkgs)
+	return err
+}
+
+// Cycle is FindCycle that also returns the packages of the cycle found.
+func Cycle(pkgs map[string]*Package) ([]string, error) {
+	var members []string
 	const (
 		unvisited = iota
 		active
@@ -36,6 +43,7 @@ func FindCycle(pkgs map[string]*Package) error {
 					i--
 				}
 				cycle := append(append([]string{}, stack[i:]...), d.Key)
+				members = stack[i:]
 				return diag.Errorf(d.File, d.Line, "packages depend on each other in a cycle: %s", strings.Join(cycle, " -> "))
 			case unvisited:
 				if err := visit(d.Key); err != nil {
@@ -55,11 +63,11 @@ func FindCycle(pkgs map[string]*Package) error {
 	for _, k := range keys {
 		if state[k] == unvisited {
 			if err := visit(k); err != nil {
-				return err
+				return append([]string(nil), members...), err
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Index is the sources index: package directory (relative to the

@@ -157,9 +157,38 @@ func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
 
 // --- end bootstrap chain ---
 
+// StageXBuildArgs are the build arguments StageX's build passes to every
+// package besides those of its package.toml (src/targets.py): the
+// timestamp of everything it writes, and BuildKit's multi-platform image
+// format. A stage that declares ARG SOURCE_DATE_EPOCH sees it.
+var StageXBuildArgs = map[string]string{
+	"SOURCE_DATE_EPOCH":       "1",
+	"BUILDKIT_MULTI_PLATFORM": "1",
+}
+
+// DefaultPlatform is the platform StageX builds for when package.toml
+// names none (PLATFORM in its Makefile).
+const DefaultPlatform = "linux/amd64"
+
+// Skipped is the error of a directory that StageX's build skips: it holds
+// a Containerfile but no package.toml. It is a notice, not a failure.
+type Skipped struct{ Rel string }
+
+func (s *Skipped) Error() string {
+	return fmt.Sprintf("%s: skipped: it has a Containerfile but no package.toml, and StageX's build skips such directories", s.Rel)
+}
+
 // Dir translates the package in directory rel (relative to cfg.RepoRoot).
-// It returns nil, nil when rel holds no Containerfile.
+// It returns nil, nil when rel holds no Containerfile, and a *Skipped
+// error when it holds no package.toml. To translate many packages of one
+// tree, make one Tree and call its Dir.
 func Dir(cfg Config, rel string) (*Package, error) {
+	return NewTree(cfg).Dir(rel)
+}
+
+// Dir translates the package in directory rel of the tree.
+func (tr *Tree) Dir(rel string) (*Package, error) {
+	cfg := tr.cfg
 	dir := filepath.Join(cfg.RepoRoot, filepath.FromSlash(rel))
 	cfPath := filepath.Join(dir, "Containerfile")
 	cfData, err := os.ReadFile(cfPath)
@@ -173,20 +202,18 @@ func Dir(cfg Config, rel string) (*Package, error) {
 	if err != nil {
 		return nil, diag.Errorf(cfName, 0, "%v", err)
 	}
-
+	spec, err := tr.spec(rel, stage, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.ResolveVersion(tr.versionLookup); err != nil {
+		return nil, err
+	}
 	tomlName := path.Join(rel, "package.toml")
-	tomlData, err := os.ReadFile(filepath.Join(dir, "package.toml"))
-	if err != nil {
-		return nil, diag.Errorf(tomlName, 0, "every package directory needs a package.toml next to its Containerfile: %v", err)
-	}
-	spec, err := pkgspec.Parse(tomlName, stage, name, tomlData)
-	if err != nil {
-		return nil, err
-	}
-	if err := spec.ResolveVersion(versionLookup(cfg, nil)); err != nil {
-		return nil, err
-	}
 	args := spec.BuildArgs()
+	for k, v := range StageXBuildArgs {
+		args[k] = v
+	}
 
 	opts := containerfile.Options{BuildArgs: args}
 	// The platforms the package pins, normalized (i386 -> 386, ...): the
@@ -199,14 +226,9 @@ func Dir(cfg Config, rel string) (*Package, error) {
 		}
 		platforms = append(platforms, p.String())
 	}
+	opts.TargetPlatform, _ = containerfile.ParsePlatform(DefaultPlatform)
 	if len(spec.Platforms) > 0 {
-		p, err := containerfile.ParsePlatform(spec.Platforms[0])
-		if err != nil {
-			return nil, diag.Errorf(tomlName, 0, "%v", err)
-		}
-		opts.TargetPlatform = p
-	} else {
-		opts.TargetPlatform = containerfile.Platform{OS: "linux", Arch: "amd64"}
+		opts.TargetPlatform, _ = containerfile.ParsePlatform(spec.Platforms[0])
 	}
 	opts.BuildPlatform = opts.TargetPlatform
 	cf, err := containerfile.Parse(cfName, cfData, opts)
@@ -215,15 +237,18 @@ func Dir(cfg Config, rel string) (*Package, error) {
 	}
 
 	p := &Package{Stage: stage, Name: name, Rel: rel, Spec: spec}
-	published := publishedStages(spec)
-	for _, stageName := range sortedKeys(published) {
-		if _, ok := cf.Stage(stageName); !ok {
-			return nil, diag.Errorf(cfName, 0, "package.toml publishes stage %q, which this Containerfile does not define", stageName)
-		}
+	published, err := publishedStages(cf, spec, cfName)
+	if err != nil {
+		return nil, err
 	}
 	names := make([]string, len(cf.Stages))
+	seenName := map[string]int{}
 	for i, s := range cf.Stages {
 		names[i] = targetName(s, spec, published)
+		if j, ok := seenName[names[i]]; ok {
+			return nil, diag.Errorf(cfName, s.Line, "stage %s would be the target %q, like stage %s at line %d", stageID(s), names[i], stageID(cf.Stages[j]), cf.Stages[j].Line)
+		}
+		seenName[names[i]] = i
 	}
 	byFile := map[string]pkgspec.Source{}
 	for _, s := range spec.Sources {
@@ -236,11 +261,11 @@ func Dir(cfg Config, rel string) (*Package, error) {
 	}
 	seenDep := map[string]bool{}
 	addDep := func(ref containerfile.Ref, line int) (string, error) {
-		label, key, err := refLabel(cfg, ref, names)
+		label, key, err := tr.refLabel(ref, names, rel)
 		if err != nil {
 			return "", diag.Errorf(cfName, line, "%v", err)
 		}
-		if key != "" && !seenDep[key] {
+		if key != "" && key != rel && !seenDep[key] {
 			seenDep[key] = true
 			p.Deps = append(p.Deps, Dep{Key: key, File: cfName, Line: line})
 		}
@@ -257,8 +282,8 @@ func Dir(cfg Config, rel string) (*Package, error) {
 			BuildArgs: args,
 			Platforms: platforms,
 		}
-		if published[s.Name] {
-			t.ImageName = imageName(spec, s.Name)
+		if published[i] != "" {
+			t.ImageName = published[i]
 		}
 		if s.Base.Kind != containerfile.Scratch {
 			if t.Base, err = addDep(s.Base, s.Line); err != nil {
@@ -281,6 +306,16 @@ func Dir(cfg Config, rel string) (*Package, error) {
 		}
 		for _, step := range s.Steps {
 			if step.Kind != "COPY" && step.Kind != "ADD" {
+				continue
+			}
+			if step.From != nil && step.From.Kind == containerfile.ContextRef {
+				// StageX's fetch context is the package's sources, the
+				// files ADD fetch/<file> reads.
+				for _, src := range step.Srcs {
+					if err := addFetch(&t, path.Join("fetch", src), byFile, spec, cfg, p, cfName, step.Line, true); err != nil {
+						return nil, err
+					}
+				}
 				continue
 			}
 			if step.From != nil {
@@ -324,21 +359,41 @@ func Dir(cfg Config, rel string) (*Package, error) {
 	return p, nil
 }
 
+// isGlob reports whether a COPY source has wildcards.
+func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+// addFetch maps a COPY/ADD source under fetch/ to the package's downloads.
+// A pattern may match several, or none: BuildKit copies nothing then.
+func addFetch(t *Target, clean string, byFile map[string]pkgspec.Source, spec *pkgspec.Package, cfg Config, p *Package, cfName string, line int, fromContext bool) error {
+	clean = path.Clean(clean)
+	rest := strings.TrimPrefix(strings.TrimPrefix(clean, "fetch"), "/")
+	matched := false
+	for _, s := range spec.Sources {
+		if ok, _ := path.Match(rest, s.File); ok || rest == "" || rest == s.File {
+			label := fmt.Sprintf("%s//%s:%s", cfg.SourcesRepo, p.Rel, s.File)
+			t.Sources[label] = "fetch/" + s.File
+			matched = true
+		}
+	}
+	if matched || isGlob(rest) {
+		return nil
+	}
+	if fromContext {
+		return diag.Errorf(cfName, line, "%q is not in the build context fetch, the package's sources: package.toml names %s", rest, knownFiles(spec))
+	}
+	return diag.Errorf(cfName, line, "%q is not a source of this package: package.toml names %s", clean, knownFiles(spec))
+}
+
 // addContext maps one COPY/ADD source (without --from) to a download or to
-// files of the package directory.
+// files of the package directory. A wildcard that matches nothing copies
+// nothing, as in BuildKit (AllowEmptyWildcard); a plain path must exist.
 func addContext(t *Target, src string, byFile map[string]pkgspec.Source, files []string, spec *pkgspec.Package, cfg Config, p *Package, cfName string, line int) error {
 	clean := path.Clean(strings.TrimPrefix(src, "./"))
 	if strings.HasPrefix(clean, "../") || clean == ".." || path.IsAbs(clean) {
 		return diag.Errorf(cfName, line, "%q is outside the package directory; COPY and ADD read only the package's own files and fetch/", src)
 	}
-	if rest, ok := strings.CutPrefix(clean, "fetch/"); ok {
-		s, ok := byFile[rest]
-		if !ok {
-			return diag.Errorf(cfName, line, "%q is not a source of this package: package.toml names %s", src, knownFiles(spec))
-		}
-		label := fmt.Sprintf("%s//%s:%s", cfg.SourcesRepo, p.Rel, s.File)
-		t.Sources[label] = "fetch/" + s.File
-		return nil
+	if clean == "fetch" || strings.HasPrefix(clean, "fetch/") {
+		return addFetch(t, clean, byFile, spec, cfg, p, cfName, line, false)
 	}
 	if label, ok := cfg.Context[clean]; ok {
 		t.Context[label] = clean
@@ -351,8 +406,12 @@ func addContext(t *Target, src string, byFile map[string]pkgspec.Source, files [
 			matched = true
 		}
 	}
-	if !matched {
+	if !matched && !isGlob(clean) {
 		return diag.Errorf(cfName, line, "%q matches no file in %s", src, p.Rel)
+	}
+	if clean == "." {
+		// The whole context holds fetch/ too.
+		return addFetch(t, "fetch", byFile, spec, cfg, p, cfName, line, false)
 	}
 	return nil
 }
@@ -403,8 +462,10 @@ func contextFiles(dir string) ([]string, error) {
 }
 
 // refLabel maps a FROM or COPY --from reference to a label, and for a
-// package reference also to the package's directory.
-func refLabel(cfg Config, ref containerfile.Ref, names []string) (label, key string, err error) {
+// package reference also to the directory of the package that builds it
+// (rel is the referring package's).
+func (tr *Tree) refLabel(ref containerfile.Ref, names []string, rel string) (label, key string, err error) {
+	cfg := tr.cfg
 	switch ref.Kind {
 	case containerfile.StageRef:
 		if ref.Stage < 0 || ref.Stage >= len(names) {
@@ -412,48 +473,69 @@ func refLabel(cfg Config, ref containerfile.Ref, names []string) (label, key str
 		}
 		return ":" + names[ref.Stage], "", nil
 	case containerfile.PackageRef:
-		rel := path.Join(cfg.PackagesDir, ref.PkgStage, ref.PkgName)
+		image := ref.PkgStage + "-" + ref.PkgName
 		// A bootstrap stage comes from the target platform's chain; the
 		// package, when this tree has it, is still an edge of the graph.
 		if label, ok := bootstrapLabel(cfg, ref); ok {
-			if _, err := os.Stat(filepath.Join(cfg.RepoRoot, filepath.FromSlash(rel), "Containerfile")); err != nil {
-				rel = ""
+			key := ""
+			if img, ok := tr.Image(image); ok {
+				key = img.Rel
 			}
-			return label, rel, nil
+			return label, key, nil
 		}
-		if _, err := os.Stat(filepath.Join(cfg.RepoRoot, filepath.FromSlash(rel), "Containerfile")); err != nil {
-			return "", "", fmt.Errorf("%s names package %s, but %s/Containerfile does not exist", ref.Raw, ref.PkgStage+"/"+ref.PkgName, rel)
+		img, ok := tr.Image(image)
+		if !ok {
+			broken, why := tr.missingImage(ref.PkgStage, ref.PkgName)
+			if broken != "" {
+				// The package that would build it does not translate:
+				// this one still does, and fails where it uses it.
+				return "//" + broken, broken, nil
+			}
+			return "", "", fmt.Errorf("%s: no package of this tree publishes %s: %s", ref.Raw, image, why)
 		}
-		return "//" + rel, rel, nil
+		if img.Rel == rel {
+			return ":" + img.Target, "", nil
+		}
+		return img.Label(), img.Rel, nil
 	default:
 		return "", "", fmt.Errorf("cannot use %q here", ref.Raw)
 	}
 }
 
-// publishedStages returns the stage names StageX publishes: "package" and
-// "package-<subpackage>" for each subpackage, except that a subpackage
-// named like the package replaces "package" (their images share a name).
-func publishedStages(spec *pkgspec.Package) map[string]bool {
-	out := map[string]bool{"package": true}
-	for _, sub := range spec.Subpackages {
-		out["package-"+sub] = true
-		if sub == spec.Name {
-			delete(out, "package")
-		}
+// publishedStages returns, per stage of cf, the image name it is published
+// as, or "". As StageX's targets.py builds them: a package without
+// subpackages publishes the stage BuildKit builds without --target, the
+// last one, as <stage>-<name>; a package with subpackages publishes only
+// those, each the stage package-<sub> (--target package-<sub>) as
+// <stage>-<sub>.
+func publishedStages(cf *containerfile.File, spec *pkgspec.Package, cfName string) ([]string, error) {
+	out := make([]string, len(cf.Stages))
+	if len(cf.Stages) == 0 {
+		return nil, diag.Errorf(cfName, 0, "no stage: a Containerfile needs a FROM")
 	}
-	return out
+	if len(spec.Subpackages) == 0 {
+		out[len(out)-1] = spec.ImageName()
+		return out, nil
+	}
+	for _, sub := range spec.Subpackages {
+		s, ok := cf.Stage("package-" + sub)
+		if !ok {
+			return nil, diag.Errorf(cfName, 0, "package.toml lists subpackage %q, but this Containerfile has no stage package-%s to build it from", sub, sub)
+		}
+		out[s.Index] = spec.SubpackageImageName(sub)
+	}
+	return out, nil
 }
 
 // targetName names the Bazel target of a stage: the package's own name
-// for the "package" stage (so //packages/core/make builds it), the
-// subpackage's name for "package-<sub>", and "stage_<stage>" for the rest.
-// A subpackage named like its package takes the package's target and image
-// name, and the plain "package" stage then stays internal.
-func targetName(s *containerfile.Stage, spec *pkgspec.Package, published map[string]bool) string {
+// for the image a package without subpackages publishes (so
+// //packages/core/make builds it), the subpackage's name for
+// "package-<sub>", and "stage_<stage>" for the rest.
+func targetName(s *containerfile.Stage, spec *pkgspec.Package, published []string) string {
 	switch {
-	case s.Name == "package" && published[s.Name]:
+	case published[s.Index] != "" && len(spec.Subpackages) == 0:
 		return spec.Name
-	case published[s.Name]:
+	case published[s.Index] != "":
 		return strings.TrimPrefix(s.Name, "package-")
 	case s.Name != "":
 		return "stage_" + sanitize(s.Name)
@@ -467,15 +549,6 @@ func stageID(s *containerfile.Stage) string {
 		return s.Name
 	}
 	return strconv.Itoa(s.Index)
-}
-
-// imageName is the published name of a stage's image: <stage>-<name> for
-// the package, <stage>-<sub> for a subpackage (as StageX names them).
-func imageName(spec *pkgspec.Package, stage string) string {
-	if stage == "package" {
-		return spec.ImageName()
-	}
-	return spec.SubpackageImageName(strings.TrimPrefix(stage, "package-"))
 }
 
 func sanitize(s string) string {
@@ -504,29 +577,4 @@ func splitPackageDir(cfg Config, rel string) (stage, name string, err error) {
 		}
 	}
 	return "", "", fmt.Errorf("unknown stage %q: expected one of %s", stage, strings.Join(Stages, ", "))
-}
-
-// versionLookup reads other packages' package.toml for version_from.
-func versionLookup(cfg Config, seen map[string]bool) func(ref string) (*pkgspec.Package, error) {
-	return func(ref string) (*pkgspec.Package, error) {
-		stage, name, ok := strings.Cut(ref, "-")
-		if !ok {
-			return nil, fmt.Errorf("version_from %q: expected <stage>-<name>", ref)
-		}
-		rel := path.Join(cfg.PackagesDir, stage, name, "package.toml")
-		data, err := os.ReadFile(filepath.Join(cfg.RepoRoot, filepath.FromSlash(rel)))
-		if err != nil {
-			return nil, fmt.Errorf("version_from %q: %v", ref, err)
-		}
-		return pkgspec.Parse(rel, stage, name, data)
-	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -32,15 +32,11 @@ RUN make install
 
 FROM scratch AS package
 COPY --from=install /rootfs/ /
-
-FROM scratch AS package-doc
-COPY --from=install /rootfs/usr/share/doc /usr/share/doc
 `
 
 const makeToml = `[package]
 name = "make"
 version = "4.4"
-subpackages = ["doc"]
 
 [sources.make]
 hash = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -70,11 +66,11 @@ func TestDir(t *testing.T) {
 	for _, tg := range p.Targets {
 		names = append(names, tg.Name)
 	}
-	wantNames := []string{"stage_build", "stage_install", "make", "doc"}
+	wantNames := []string{"stage_build", "stage_install", "make"}
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Fatalf("targets = %q, want %q", names, wantNames)
 	}
-	build, install, pkg, doc := p.Targets[0], p.Targets[1], p.Targets[2], p.Targets[3]
+	build, install, pkg := p.Targets[0], p.Targets[1], p.Targets[2]
 	if build.Base != "//packages/core/gcc" || build.ImageName != "" {
 		t.Errorf("build: base %q image %q", build.Base, build.ImageName)
 	}
@@ -87,7 +83,7 @@ func TestDir(t *testing.T) {
 	if want := map[string]string{":patches/a.patch": "", ":patches/b.patch": ""}; !reflect.DeepEqual(build.Context, want) {
 		t.Errorf("build context = %v, want %v", build.Context, want)
 	}
-	if build.BuildArgs["VERSION"] != "4.4" {
+	if build.BuildArgs["VERSION"] != "4.4" || build.BuildArgs["SOURCE_DATE_EPOCH"] != "1" {
 		t.Errorf("build args = %v", build.BuildArgs)
 	}
 	// install starts from build, which starts from core/gcc: the runner
@@ -98,19 +94,14 @@ func TestDir(t *testing.T) {
 	if pkg.ImageName != "core-make" || pkg.Base != "" || pkg.Images[":stage_install"] != "install" {
 		t.Errorf("package: %+v", pkg)
 	}
-	if doc.ImageName != "core-doc" || doc.Stage != "package-doc" {
-		t.Errorf("subpackage: %+v", doc)
-	}
 	wantTests := []DigestTest{
 		{Name: "make_digest_test", Image: ":make", Pins: "//digests:core.txt"},
-		{Name: "doc_digest_test", Image: ":doc", Pins: "//digests:core.txt"},
 	}
 	if !reflect.DeepEqual(p.Tests, wantTests) {
 		t.Errorf("tests = %+v, want %+v", p.Tests, wantTests)
 	}
 	wantPushes := []Push{
 		{Name: "push", Image: ":make", Tags: []string{"4.4"}},
-		{Name: "doc.push", Image: ":doc", Tags: []string{"4.4"}},
 	}
 	if !reflect.DeepEqual(p.Pushes, wantPushes) {
 		t.Errorf("pushes = %+v, want %+v", p.Pushes, wantPushes)
@@ -192,19 +183,19 @@ func TestDirErrors(t *testing.T) {
 			name:  "missing base package",
 			rel:   "packages/core/a",
 			files: withToml("FROM scratch AS x\nFROM stagex/core-nothere AS package\n"),
-			want:  "packages/core/a/Containerfile:2: stagex/core-nothere names package core/nothere",
+			want:  "packages/core/a/Containerfile:2: stagex/core-nothere: no package of this tree publishes core-nothere: no directory packages/core/nothere, and no package of stage core lists \"nothere\" among its subpackages",
 		},
 		{
 			name:  "missing copy source package",
 			rel:   "packages/core/a",
 			files: withToml("FROM scratch AS package\nCOPY --from=stagex/user-gone / /\n"),
-			want:  "packages/core/a/Containerfile:2: stagex/user-gone names package user/gone",
+			want:  "packages/core/a/Containerfile:2: stagex/user-gone: no package of this tree publishes user-gone",
 		},
 		{
 			name:  "no package.toml",
 			rel:   "packages/core/a",
 			files: map[string]string{"packages/core/a/Containerfile": "FROM scratch AS package\n"},
-			want:  "packages/core/a/package.toml: every package directory needs a package.toml",
+			want:  "packages/core/a: skipped: it has a Containerfile but no package.toml",
 		},
 		{
 			name:  "unknown stage directory",
@@ -237,10 +228,22 @@ func TestDirErrors(t *testing.T) {
 			want:  `packages/core/a/Containerfile:2: "../b/x" is outside the package directory`,
 		},
 		{
-			name:  "no package stage",
+			name:  "no stage of a subpackage",
 			rel:   "packages/core/a",
-			files: withToml("FROM scratch AS build\n"),
-			want:  `publishes stage "package"`,
+			files: map[string]string{"packages/core/a/Containerfile": "FROM scratch AS package-x\n", "packages/core/a/package.toml": pkgToml("a") + "subpackages = [\"x\", \"y\"]\n"},
+			want:  `packages/core/a/Containerfile: package.toml lists subpackage "y", but this Containerfile has no stage package-y`,
+		},
+		{
+			name:  "a plain path that matches nothing",
+			rel:   "packages/core/a",
+			files: withToml("FROM scratch AS package\nCOPY --from=fetch missing.tar.gz .\n"),
+			want:  `packages/core/a/Containerfile:2: "missing.tar.gz" is not in the build context fetch`,
+		},
+		{
+			name:  "two packages publish one image",
+			rel:   "packages/core/b",
+			files: map[string]string{"packages/core/a/Containerfile": "FROM scratch AS package-b\n", "packages/core/a/package.toml": pkgToml("a") + "subpackages = [\"b\"]\n", "packages/core/b/Containerfile": "FROM scratch\n", "packages/core/b/package.toml": pkgToml("b")},
+			want:  "packages/core/b/package.toml: publishes the image core-b, which packages/core/a publishes too",
 		},
 		{
 			name:  "invalid toml",
@@ -258,7 +261,7 @@ func TestDirErrors(t *testing.T) {
 			name:  "undefined variable",
 			rel:   "packages/core/a",
 			files: withToml("FROM scratch AS package\nCOPY ${NOPE}/x /\n"),
-			want:  "packages/core/a/Containerfile:2:",
+			want:  `packages/core/a/Containerfile:2: "/x" is outside the package directory`,
 		},
 		{
 			name:  "unterminated heredoc",
@@ -355,5 +358,92 @@ func TestIndex(t *testing.T) {
 	empty, err := ParseIndex("sources.json", nil)
 	if err != nil || len(empty) != 0 {
 		t.Errorf("ParseIndex(empty) = %v, %v", empty, err)
+	}
+}
+
+// A package with subpackages publishes only those, each from its stage
+// package-<sub>; other packages name them stagex/<stage>-<sub> and take
+// their version with version_from (StageX's core/llvm and its users).
+func TestDirSubpackages(t *testing.T) {
+	root := tree(t, map[string]string{
+		"packages/core/llvm/Containerfile": "FROM scratch AS build\nRUN make\n" +
+			"FROM scratch AS package-llvm\nCOPY --from=build /a /\n" +
+			"FROM scratch AS package-clang\nCOPY --from=stagex/core-llvm . /\n" +
+			"FROM scratch AS package\nCOPY --from=build / /\n",
+		"packages/core/llvm/package.toml": "[package]\nname = \"llvm\"\nversion = \"20.1.8\"\nsubpackages = [\"llvm\", \"clang\"]\n",
+		"packages/pallet/clang/Containerfile": "FROM scratch\nCOPY --from=stagex/core-clang . /\nCOPY *.patch /p/\n" +
+			"COPY --from=fetch . /distfiles/\nCOPY --from=fetch *.zip /zips/\n",
+		"packages/pallet/clang/package.toml": "[package]\nname = \"clang\"\nversion_from = \"core-clang\"\n" +
+			"[sources.s]\nhash = \"" + strings.Repeat("2", 64) + "\"\nfile = \"s-{version}.tar\"\nmirrors = [\"https://a/{file}\"]\n",
+	})
+	tr := NewTree(DefaultConfig(root))
+	llvm, err := tr.Dir("packages/core/llvm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range llvm.Targets {
+		got = append(got, tg.Name+"="+tg.Stage+":"+tg.ImageName)
+	}
+	want := []string{"stage_build=build:", "llvm=package-llvm:core-llvm", "clang=package-clang:core-clang", "stage_package=package:"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("targets (name=stage:image) = %q, want %q", got, want)
+	}
+	// Its own subpackage is a target of the same package, not an edge.
+	if clang := llvm.Targets[2]; clang.Images[":llvm"] != "stagex/core-llvm" || len(llvm.Deps) != 0 {
+		t.Errorf("clang images %v, deps %v", clang.Images, llvm.Deps)
+	}
+	var pushes []string
+	for _, ps := range llvm.Pushes {
+		pushes = append(pushes, ps.Name)
+	}
+	if want := []string{"push", "clang.push"}; !reflect.DeepEqual(pushes, want) {
+		t.Errorf("pushes = %q, want %q", pushes, want)
+	}
+
+	user, err := tr.Dir("packages/pallet/clang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := user.Targets[0]
+	if pkg.Name != "clang" || pkg.ImageName != "pallet-clang" || pkg.Images["//packages/core/llvm:clang"] != "stagex/core-clang" {
+		t.Errorf("pallet/clang: %+v", pkg)
+	}
+	if pkg.BuildArgs["VERSION"] != "20.1.8" || user.Sources[0].File != "s-20.1.8.tar" {
+		t.Errorf("version_from core-clang: VERSION %q, file %q", pkg.BuildArgs["VERSION"], user.Sources[0].File)
+	}
+	// COPY *.patch matched nothing (no error, nothing copied); the fetch
+	// context is the package's sources.
+	wantSrc := map[string]string{"@stagex_sources//packages/pallet/clang:s-20.1.8.tar": "fetch/s-20.1.8.tar"}
+	if len(pkg.Context) != 0 || !reflect.DeepEqual(pkg.Sources, wantSrc) {
+		t.Errorf("context %v, sources %v; want none and %v", pkg.Context, pkg.Sources, wantSrc)
+	}
+	if len(user.Deps) != 1 || user.Deps[0].Key != "packages/core/llvm" {
+		t.Errorf("deps = %+v, want packages/core/llvm", user.Deps)
+	}
+}
+
+// A reference to a package that does not translate still translates: the
+// label names the package, which fails where it is used.
+func TestDirBrokenDependency(t *testing.T) {
+	root := tree(t, map[string]string{
+		"packages/core/bad/Containerfile": "FROM scratch\n",
+		"packages/core/bad/package.toml":  "[package]\nname = \"bad\"\nbogus = 1\n",
+		"packages/core/a/Containerfile":   "FROM stagex/core-bad\n",
+		"packages/core/a/package.toml":    pkgToml("a"),
+	})
+	tr := NewTree(DefaultConfig(root))
+	p, err := tr.Dir("packages/core/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Targets[0].Base != "//packages/core/bad" {
+		t.Errorf("base = %q, want //packages/core/bad", p.Targets[0].Base)
+	}
+	if _, err := tr.Dir("packages/core/bad"); err == nil || !strings.Contains(err.Error(), `unknown key "bogus"`) {
+		t.Errorf("bad: %v", err)
+	}
+	if b := tr.Broken(); len(b) != 1 || b["packages/core/bad"] == nil {
+		t.Errorf("Broken() = %v", b)
 	}
 }

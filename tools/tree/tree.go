@@ -40,16 +40,41 @@ const Header = "# Generated from the Containerfile and package.toml beside this 
 
 // Result is a translated tree.
 type Result struct {
-	// Packages are the tree's packages, sorted by directory.
+	// Packages are the tree's packages that translate, sorted by
+	// directory.
 	Packages []*translate.Package
+	// Failed are the package directories that do not translate, each
+	// with its error (file:line: message). Every other package is
+	// translated all the same; what uses a failed one fails there.
+	Failed map[string]error
+	// Skipped are the directories StageX's build skips: a Containerfile
+	// without package.toml.
+	Skipped []string
 	// Unpinned lists the pin files (digests/<stage>.txt) the tree lacks:
 	// the packages of those stages get no digest test.
 	Unpinned []string
 	opts     Options
+	tree     *translate.Tree
+}
+
+// Err joins the errors of the failed packages, sorted by directory; nil
+// when every package translates.
+func (r *Result) Err() error {
+	rels := make([]string, 0, len(r.Failed))
+	for rel := range r.Failed {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	var errs []error
+	for _, rel := range rels {
+		errs = append(errs, r.Failed[rel])
+	}
+	return errors.Join(errs...)
 }
 
 // Translate reads every package of the tree and checks the package graph.
-// The error, if any, lists every bad file found (file:line: message).
+// A package that does not translate is in Failed, with its error; the
+// error returned is for a directory that is not a StageX tree at all.
 func Translate(opts Options) (*Result, error) {
 	cfg := translate.DefaultConfig(opts.Root)
 	cfg.SourcesRepo = opts.SourcesRepo
@@ -63,25 +88,35 @@ func Translate(opts Options) (*Result, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("%s: no packages: expected %s/<stage>/<name>/Containerfile", opts.Root, cfg.PackagesDir)
 	}
-	res := &Result{opts: opts}
+	res := &Result{opts: opts, Failed: map[string]error{}, tree: translate.NewTree(cfg)}
 	byKey := map[string]*translate.Package{}
-	var errs []error
 	for _, rel := range dirs {
-		p, err := translate.Dir(cfg, rel)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		res.Packages = append(res.Packages, p)
-		byKey[p.Rel] = p
-	}
-	if len(errs) == 0 {
-		if err := translate.FindCycle(byKey); err != nil {
-			errs = append(errs, err)
+		p, err := res.tree.Dir(rel)
+		var skip *translate.Skipped
+		switch {
+		case errors.As(err, &skip):
+			res.Skipped = append(res.Skipped, rel)
+		case err != nil:
+			res.Failed[rel] = err
+		default:
+			byKey[p.Rel] = p
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	// Packages in a cycle fail; the others do not wait for them.
+	for {
+		cycle, err := translate.Cycle(byKey)
+		if err == nil {
+			break
+		}
+		for _, rel := range cycle {
+			res.Failed[rel] = err
+			delete(byKey, rel)
+		}
+	}
+	for _, rel := range dirs {
+		if p, ok := byKey[rel]; ok {
+			res.Packages = append(res.Packages, p)
+		}
 	}
 	res.dropUnpinnedTests()
 	return res, nil
@@ -152,11 +187,20 @@ func (r *Result) Index() translate.Index {
 
 // Write writes a BUILD.bazel file into every package directory (replacing
 // one that is there: the translation is the tree's build description) and,
-// when the tree has pins, digests/BUILD.bazel, which exports them.
+// when the tree has pins, digests/BUILD.bazel, which exports them. A
+// package that does not translate, or that StageX skips, gets targets
+// that fail with why where they are used.
 func (r *Result) Write() error {
 	files := map[string][]byte{}
 	for _, p := range r.Packages {
 		files[path.Join(p.Rel, "BUILD.bazel")] = buildfile.Render(p, r.opts.RulesLabel, Header)
+	}
+	for rel, err := range r.Failed {
+		files[path.Join(rel, "BUILD.bazel")] = buildfile.Untranslated(rel, r.tree.Targets(rel), err.Error(), r.opts.RulesLabel, Header)
+	}
+	for _, rel := range r.Skipped {
+		why := (&translate.Skipped{Rel: rel}).Error()
+		files[path.Join(rel, "BUILD.bazel")] = buildfile.Untranslated(rel, r.tree.Targets(rel), why, r.opts.RulesLabel, Header)
 	}
 	if st, err := os.Stat(filepath.Join(r.opts.Root, "digests")); err == nil && st.IsDir() {
 		files["digests/BUILD.bazel"] = []byte(Header + "exports_files(\n    glob([\"*.txt\"]),\n    visibility = [\"//visibility:public\"],\n)\n")

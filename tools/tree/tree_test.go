@@ -2,6 +2,7 @@ package tree
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -178,38 +179,44 @@ func TestRendered(t *testing.T) {
 	}
 }
 
-// TestBadTrees checks that bad input names the file and line, reports
-// every bad package, and writes nothing.
+// TestBadTrees checks that bad input names the file and line, that every
+// bad package is reported, that the others are written all the same, and
+// that a bad one gets targets that fail with its error where used.
 func TestBadTrees(t *testing.T) {
 	tests := []struct {
 		name   string
 		change map[string]string // file -> new content ("" deletes)
+		failed []string          // package directories that fail
 		want   []string
 	}{
-		{
-			name:   "not a tree",
-			change: map[string]string{"packages/bootstrap/stage0/Containerfile": "", "packages/core/hello/Containerfile": ""},
-			want:   []string{"no packages: expected packages/<stage>/<name>/Containerfile"},
-		},
 		{
 			name: "two bad packages",
 			change: map[string]string{
 				"packages/bootstrap/stage0/Containerfile": "FROM scratch AS package\nFROBNICATE x\n",
 				"packages/core/hello/package.toml":        "[package\n",
 			},
-			want: []string{"packages/bootstrap/stage0/Containerfile:2:", "packages/core/hello/package.toml:2: invalid TOML"},
+			failed: []string{"packages/bootstrap/stage0", "packages/core/hello"},
+			want:   []string{"packages/bootstrap/stage0/Containerfile:2:", "packages/core/hello/package.toml:2: invalid TOML"},
 		},
 		{
 			name:   "missing package",
 			change: map[string]string{"packages/core/hello/Containerfile": "FROM stagex/core-gone AS package\n"},
-			want:   []string{"packages/core/hello/Containerfile:1:", "packages/core/gone/Containerfile does not exist"},
+			failed: []string{"packages/core/hello"},
+			want:   []string{"packages/core/hello/Containerfile:1:", "no package of this tree publishes core-gone"},
+		},
+		{
+			name:   "a user of a bad package translates",
+			change: map[string]string{"packages/bootstrap/stage0/package.toml": "[package]\nname = \"stage0\"\nbogus = 1\n"},
+			failed: []string{"packages/bootstrap/stage0"},
+			want:   []string{`packages/bootstrap/stage0/package.toml:3: unknown key "bogus"`},
 		},
 		{
 			name: "cycle",
 			change: map[string]string{
 				"packages/bootstrap/stage0/Containerfile": "FROM stagex/core-hello AS package\n",
 			},
-			want: []string{"cycle", "packages/core/hello", "packages/bootstrap/stage0"},
+			failed: []string{"packages/bootstrap/stage0", "packages/core/hello"},
+			want:   []string{"cycle", "packages/core/hello", "packages/bootstrap/stage0"},
 		},
 	}
 	for _, tc := range tests {
@@ -223,19 +230,43 @@ func TestBadTrees(t *testing.T) {
 				}
 			}
 			root := testfs.WriteTree(t, files)
-			before := listFiles(t, root)
-			_, err := Translate(Options{Root: root, RulesLabel: "@stagex//rules:defs.bzl", SourcesRepo: "@s"})
-			if err == nil {
-				t.Fatal("Translate succeeded")
+			res, err := Translate(Options{Root: root, RulesLabel: "@stagex//rules:defs.bzl", SourcesRepo: "@s"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var failed []string
+			for rel := range res.Failed {
+				failed = append(failed, rel)
+			}
+			sort.Strings(failed)
+			if !reflect.DeepEqual(failed, tc.failed) {
+				t.Errorf("failed = %q, want %q", failed, tc.failed)
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not say %q:\n%v", w, err)
+				if !strings.Contains(res.Err().Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, res.Err())
 				}
 			}
-			if got := listFiles(t, root); !reflect.DeepEqual(got, before) {
-				t.Errorf("files changed: %q -> %q", before, got)
+			if err := res.Write(); err != nil {
+				t.Fatal(err)
+			}
+			for _, rel := range []string{"packages/bootstrap/stage0", "packages/core/hello"} {
+				data, err := os.ReadFile(filepath.Join(root, rel, "BUILD.bazel"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				bad := res.Failed[rel] != nil
+				if got := strings.Contains(string(data), "stagex_untranslated("); got != bad {
+					t.Errorf("%s/BUILD.bazel has stagex_untranslated: %v, want %v:\n%s", rel, got, bad, data)
+				}
+				if bad && !strings.Contains(string(data), `name = "`+path.Base(rel)+`"`) {
+					t.Errorf("%s/BUILD.bazel lacks the target %s:\n%s", rel, path.Base(rel), data)
+				}
 			}
 		})
+	}
+	root := testfs.WriteTree(t, map[string]string{"packages/README": "x"})
+	if _, err := Translate(Options{Root: root}); err == nil || !strings.Contains(err.Error(), "no packages: expected packages/<stage>/<name>/Containerfile") {
+		t.Errorf("not a tree: %v", err)
 	}
 }

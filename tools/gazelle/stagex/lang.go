@@ -4,11 +4,20 @@
 // test per published image, and it keeps packages/sources.json, the index
 // of source downloads, up to date.
 //
-// Bad input stops Gazelle before it writes anything: every error found is
-// printed as file:line: message and Gazelle exits non-zero.
+// One bad package never blocks the rest. Every error is printed as
+// file:line: message; the packages that translate are written, a package
+// that does not is left as it was (no half-written file), and Gazelle exits
+// non-zero. In that case this extension writes the good packages' files
+// itself and ends the run, so the other languages' files are not updated
+// by it. A directory with a Containerfile and no package.toml is skipped,
+// as StageX's build skips it, with a notice. A bad or skipped package that
+// has no BUILD file yet (or one of nothing but such targets) gets
+// stagex_untranslated targets, so that what uses it fails naming why.
 package stagex
 
 import (
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -19,6 +28,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/config"
 	"github.com/bazelbuild/bazel-gazelle/label"
 	"github.com/bazelbuild/bazel-gazelle/language"
+	"github.com/bazelbuild/bazel-gazelle/merger"
 	"github.com/bazelbuild/bazel-gazelle/repo"
 	"github.com/bazelbuild/bazel-gazelle/resolve"
 	"github.com/bazelbuild/bazel-gazelle/rule"
@@ -35,16 +45,45 @@ var rulesLabel = "//rules:defs.bzl"
 
 type lang struct {
 	repoRoot string
-	errs     []error
+	errs     []error          // errors of no one package (directives)
+	failed   map[string]error // package directory -> why it does not translate
 	pkgs     map[string]*translate.Package
+	files    map[string]*genFile // package directory -> what to write
+	trees    map[string]*translate.Tree
 	index    string // the sources index, relative to the repository root
 	noIndex  bool
 	mode     string // Gazelle's -mode: fix, print or diff
 }
 
+// genFile is a package's BUILD file as Gazelle has it, and the rules
+// generated for it, for writing it without Gazelle.
+type genFile struct {
+	file *rule.File // nil when the directory has no BUILD file yet
+	path string
+	gen  []*rule.Rule
+}
+
 // NewLanguage is the constructor gazelle_binary calls.
 func NewLanguage() language.Language {
-	return &lang{pkgs: map[string]*translate.Package{}, index: "packages/sources.json"}
+	return &lang{
+		failed: map[string]error{},
+		pkgs:   map[string]*translate.Package{},
+		files:  map[string]*genFile{},
+		trees:  map[string]*translate.Tree{},
+		index:  "packages/sources.json",
+	}
+}
+
+// tree returns the tree that directory configuration tc belongs to; trees
+// are read once per run.
+func (l *lang) tree(tc translate.Config) *translate.Tree {
+	key := tc.RepoRoot + "\x00" + tc.PackagesDir
+	tr, ok := l.trees[key]
+	if !ok {
+		tr = translate.NewTree(tc)
+		l.trees[key] = tr
+	}
+	return tr.WithConfig(tc)
 }
 
 func (*lang) Name() string { return langName }
@@ -128,6 +167,10 @@ func (*lang) Kinds() map[string]rule.KindInfo {
 			NonEmptyAttrs:  map[string]bool{"image": true},
 			MergeableAttrs: map[string]bool{"image": true, "pins": true},
 		},
+		"stagex_untranslated": {
+			NonEmptyAttrs:  map[string]bool{"error": true},
+			MergeableAttrs: map[string]bool{"error": true, "tags": true},
+		},
 	}
 }
 
@@ -155,9 +198,29 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	if !hasFile(args.RegularFiles, "Containerfile") {
 		return res
 	}
-	p, err := translate.Dir(treeConfig(args.Config), args.Rel)
+	tr := l.tree(treeConfig(args.Config))
+	p, err := tr.Dir(args.Rel)
+	var skip *translate.Skipped
+	if errors.As(err, &skip) {
+		fmt.Fprintf(os.Stderr, "gazelle: %v\n", err)
+	} else if err != nil {
+		l.failed[args.Rel] = err
+	}
 	if err != nil {
-		l.errs = append(l.errs, err)
+		// A file of ours other than stand-ins stays as it is.
+		if !onlyUntranslated(args.File) {
+			return res
+		}
+		gf := &genFile{file: args.File, path: filepath.Join(args.Dir, "BUILD.bazel")}
+		if args.File != nil {
+			gf.path = args.File.Path
+		}
+		gf.gen = buildfile.UntranslatedRules(tr.Targets(args.Rel), err.Error())
+		l.files[args.Rel] = gf
+		for _, r := range gf.gen {
+			res.Gen = append(res.Gen, r)
+			res.Imports = append(res.Imports, nil)
+		}
 		return res
 	}
 	if p == nil {
@@ -165,10 +228,16 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 	}
 	l.pkgs[p.Rel] = p
 	generated := map[string]bool{}
+	gf := &genFile{file: args.File, path: filepath.Join(args.Dir, "BUILD.bazel")}
+	if args.File != nil {
+		gf.path = args.File.Path
+	}
+	l.files[p.Rel] = gf
 	for _, r := range buildfile.Rules(p) {
 		generated[r.Kind()+":"+r.Name()] = true
 		res.Gen = append(res.Gen, r)
 		res.Imports = append(res.Imports, nil)
+		gf.gen = append(gf.gen, r)
 	}
 	// Targets of stages that no longer exist are removed.
 	if args.File != nil {
@@ -182,6 +251,23 @@ func (l *lang) GenerateRules(args language.GenerateArgs) language.GenerateResult
 		}
 	}
 	return res
+}
+
+// onlyUntranslated reports whether f is missing or holds stagex_untranslated
+// stand-ins and no other rule.
+func onlyUntranslated(f *rule.File) bool {
+	if f == nil {
+		return true
+	}
+	if len(f.Rules) == 0 {
+		return false
+	}
+	for _, r := range f.Rules {
+		if r.Kind() != "stagex_untranslated" {
+			return false
+		}
+	}
+	return true
 }
 
 func isGenerated(kind string) bool {
@@ -203,29 +289,166 @@ func hasFile(files []string, name string) bool {
 }
 
 // DoneGeneratingRules runs after every directory was visited and before
-// Gazelle writes any file: errors stop everything here, so no BUILD file
-// is half-updated.
+// Gazelle writes any file. Without errors Gazelle goes on and writes
+// everything. With errors, this writes the files of the packages that
+// translate (and the sources index) itself, prints every error and ends
+// the run with a non-zero status.
 func (l *lang) DoneGeneratingRules() {
-	if len(l.errs) == 0 {
-		if err := translate.FindCycle(l.pkgs); err != nil {
+	// Packages in a cycle fail; the others do not wait for them.
+	for {
+		cycle, err := translate.Cycle(l.pkgs)
+		if err == nil {
+			break
+		}
+		for _, rel := range cycle {
+			l.failed[rel] = err
+			delete(l.pkgs, rel)
+			delete(l.files, rel)
+		}
+	}
+	if len(l.errs) == 0 && len(l.failed) == 0 {
+		if !l.noIndex {
+			if err := l.writeIndex(); err != nil {
+				l.errs = append(l.errs, err)
+			}
+		}
+		if len(l.errs) == 0 {
+			return
+		}
+	}
+	written := 0
+	if l.mode == "fix" && len(l.errs) == 0 {
+		var err error
+		if written, err = l.writeGood(); err != nil {
 			l.errs = append(l.errs, err)
 		}
 	}
-	if len(l.errs) == 0 && !l.noIndex {
+	for _, err := range l.errs {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	rels := make([]string, 0, len(l.failed))
+	for rel := range l.failed {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	printed := map[string]bool{}
+	for _, rel := range rels {
+		// The packages of a cycle share one error: print it once.
+		if msg := l.failed[rel].Error(); !printed[msg] {
+			printed[msg] = true
+			fmt.Fprintln(os.Stderr, msg)
+		}
+	}
+	switch {
+	case len(l.errs) > 0:
+		fmt.Fprintf(os.Stderr, "gazelle: %d error(s); no file was written\n", len(l.errs)+len(l.failed))
+	case l.mode != "fix":
+		fmt.Fprintf(os.Stderr, "gazelle: %d StageX package(s) do not translate\n", len(l.failed))
+	default:
+		fmt.Fprintf(os.Stderr, "gazelle: %d StageX package(s) do not translate (left as they were, or given targets that fail naming why); the other %d are up to date (%d file(s) written)\n", len(l.failed), len(l.pkgs), written)
+	}
+	os.Exit(1)
+}
+
+// writeGood writes the BUILD files of the packages that translate, as
+// Gazelle would (merged into the existing file, loads fixed), and the
+// sources index. It returns how many files changed.
+func (l *lang) writeGood() (int, error) {
+	if !l.noIndex {
 		if err := l.writeIndex(); err != nil {
-			l.errs = append(l.errs, err)
+			return 0, err
 		}
 	}
-	if len(l.errs) > 0 {
-		for _, err := range l.errs {
-			fmt.Fprintln(os.Stderr, err)
-		}
-		fmt.Fprintf(os.Stderr, "gazelle: %d error(s) in StageX packages; no file was written\n", len(l.errs))
-		os.Exit(1)
+	rels := make([]string, 0, len(l.files))
+	for rel := range l.files {
+		rels = append(rels, rel)
 	}
+	sort.Strings(rels)
+	written := 0
+	for _, rel := range rels {
+		gf := l.files[rel]
+		f := gf.file // Gazelle has merged the generated rules into it
+		if f == nil {
+			f = rule.EmptyFile(gf.path, rel)
+			for _, r := range gf.gen {
+				r.Insert(f)
+			}
+		}
+		merger.FixLoads(f, l.Loads())
+		data := f.Format()
+		if old, err := os.ReadFile(gf.path); err == nil && bytes.Equal(old, data) {
+			continue
+		}
+		if err := writeFile(gf.path, data); err != nil {
+			return written, err
+		}
+		written++
+	}
+	return written, nil
+}
+
+// writeFile replaces name through a temporary file: no reader sees it
+// half-written.
+func writeFile(name string, data []byte) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// chainFile is the generated file, beside the sources index, that lists
+// the bootstrap stages the tree has for the bootstrap chain in
+// toolchains/BUILD.bazel: with StageX's real packages/ copied in, the
+// chain grows from stage0 to stage3 by itself.
+func (l *lang) chainFile() string {
+	return filepath.ToSlash(filepath.Join(filepath.Dir(filepath.FromSlash(l.index)), "bootstrap.bzl"))
+}
+
+func (l *lang) writeChain() error {
+	dir := filepath.ToSlash(filepath.Dir(filepath.FromSlash(l.index)))
+	var b strings.Builder
+	b.WriteString("\"\"\"The bootstrap stages of this tree, for the chain in toolchains/BUILD.bazel.\n\nWritten by `bazel run //:gazelle` from " + dir + "/bootstrap/stageN directories that hold a\nContainerfile and a package.toml; do not edit.\n\"\"\"\n\nBOOTSTRAP_PACKAGES = {\n")
+	for _, stage := range translate.BootstrapStages {
+		rel := dir + "/bootstrap/" + stage
+		_, errCf := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "Containerfile"))
+		_, errToml := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "package.toml"))
+		if errCf == nil && errToml == nil {
+			fmt.Fprintf(&b, "    %q: \"//%s\",\n", stage, rel)
+		}
+	}
+	b.WriteString("}\n")
+	return l.update(l.chainFile(), []byte(b.String()))
+}
+
+// update writes data to name (relative to the repository root) when it
+// differs; in diff and print modes it reports a stale file instead.
+func (l *lang) update(name string, data []byte) error {
+	path := filepath.Join(l.repoRoot, filepath.FromSlash(name))
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if bytes.Equal(old, data) {
+		return nil
+	}
+	if l.mode != "fix" {
+		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", name)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return writeFile(path, data)
 }
 
 func (l *lang) writeIndex() error {
+	if err := l.writeChain(); err != nil {
+		return err
+	}
 	path := filepath.Join(l.repoRoot, filepath.FromSlash(l.index))
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
@@ -248,20 +471,5 @@ func (l *lang) writeIndex() error {
 		_, err := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "Containerfile"))
 		return err == nil
 	})
-	data := idx.Format()
-	if string(data) == string(old) {
-		return nil
-	}
-	if l.mode != "fix" {
-		// diff and print modes change nothing; a stale index is reported.
-		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", l.index)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return l.update(l.index, idx.Format())
 }
