@@ -551,6 +551,16 @@ func TestFailuresLeaveNoOutput(t *testing.T) {
 		line: 4,
 		want: []string{"missing.txt", "no such file in the build context"},
 	}, {
+		name: "COPY --from=fetch of a file not fetched",
+		cf:   "COPY --from=fetch missing.tar /m",
+		line: 3,
+		want: []string{"fetch/missing.tar", "no such file in the build context"},
+	}, {
+		name: "COPY --from=fetch cannot reach the context above fetch/",
+		cf:   "COPY --from=fetch ../a.txt /m",
+		line: 3,
+		want: []string{"fetch/a.txt", "no such file in the build context"},
+	}, {
 		name: "ADD of a URL",
 		cf:   "ADD https://example.com/x.tar.gz /x/",
 		line: 3,

@@ -438,9 +438,15 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 	for _, src := range s.Srcs {
 		var got []copySource
 		var err error
-		if s.From != nil {
+		switch {
+		case s.From != nil && s.From.Kind == containerfile.ContextRef:
+			var in string
+			if in, err = b.inNamedContext(s, src); err == nil {
+				got, err = b.fromContext(s, in, dest, intoDir || isGlob(src))
+			}
+		case s.From != nil:
 			got, err = b.fromImage(s, src, dest, intoDir || isGlob(src))
-		} else {
+		default:
 			if strings.Contains(src, "://") {
 				return b.fail(s, "%s: ADD from a URL is not allowed; make it a source in package.toml", src)
 			}
@@ -520,6 +526,18 @@ func (b *builder) isDirInRoot(p string) bool {
 	}
 	info, err := os.Stat(host)
 	return err == nil && info.IsDir()
+}
+
+// inNamedContext is the main-context path of src in the named build
+// context COPY --from names. StageX's fetch context is the directory its
+// build also copies into the package's fetch/, so the translator gives
+// those files as fetch/<file> of the main context; src cannot leave it
+// (as in BuildKit, ".." stops at the context's root).
+func (b *builder) inNamedContext(s *containerfile.Step, src string) (string, error) {
+	if s.From.Raw != containerfile.FetchContext {
+		return "", b.fail(s, "build context %q is not one the runner knows (only %q)", s.From.Raw, containerfile.FetchContext)
+	}
+	return path.Join(containerfile.FetchContext, path.Clean("/"+src)), nil
 }
 
 // fromContext selects context files for one COPY/ADD source: the file or
