@@ -561,6 +561,11 @@ func TestFailuresLeaveNoOutput(t *testing.T) {
 		line: 3,
 		want: []string{"fetch/a.txt", "no such file in the build context"},
 	}, {
+		name: "COPY of a wildcard in a directory not in the context",
+		cf:   "COPY nodir/*.patch /m/",
+		line: 3,
+		want: []string{"nodir/*.patch", "no such file in the build context"},
+	}, {
 		name: "ADD of a URL",
 		cf:   "ADD https://example.com/x.tar.gz /x/",
 		line: 3,
@@ -575,6 +580,11 @@ func TestFailuresLeaveNoOutput(t *testing.T) {
 		cf:   "COPY --from=stagex/core-other /nothing /x",
 		line: 3,
 		want: []string{"/nothing", "not found in stagex/core-other"},
+	}, {
+		name: "COPY --from a wildcard in a directory the image lacks",
+		cf:   "COPY --from=stagex/core-other /nothing/*.a /x/",
+		line: 3,
+		want: []string{"/nothing/*.a", "matches nothing in stagex/core-other"},
 	}, {
 		name: "COPY --chown with names",
 		cf:   "COPY --chown=builder:builder a.txt /b",

@@ -252,6 +252,11 @@ func TestCopyAndAdd(t *testing.T) {
 			absent: []string{"h/fetch", "h/a.txt", "f/fetch"},
 		},
 	}, {
+		name:   "a wildcard that matches nothing copies nothing, not even its destination",
+		cf:     "COPY *.patch /np/\nCOPY dir/*.none a.txt /np2/\nCOPY --from=fetch *.patch /np3/\nADD *.zip /np4/",
+		layers: 4,
+		want:   want{files: map[string]string{"np2/a.txt": "A\n"}, absent: []string{"np", "np3", "np4", "np2/dir"}},
+	}, {
 		name:   "several sources",
 		cf:     "COPY a.txt c.md /multi/",
 		layers: 1,
@@ -447,6 +452,11 @@ func TestCopyFromImage(t *testing.T) {
 		cf:     "COPY --from=stagex/core-other /usr/lib/libx.* /g/",
 		layers: 1,
 		want:   want{files: map[string]string{"g/libx.so": "lib\n"}, links: map[string]string{"g/libx.so.1": "libx.so"}},
+	}, {
+		name:   "a wildcard that matches nothing copies nothing",
+		cf:     "COPY --from=stagex/core-other /usr/lib/*.a /g/",
+		layers: 1,
+		want:   want{absent: []string{"g"}},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", images: images, base: lightBase(t), layers: tt.layers}.mustBuild(t)
