@@ -569,11 +569,9 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 	if len(matches) == 0 {
 		// As BuildKit (the Dockerfile frontend allows an empty wildcard):
 		// a wildcard that matches nothing copies nothing, not even the
-		// destination directory; a path without a wildcard must exist.
-		// The context holds only the files the translator selected, so
-		// the translator checks that the directory a wildcard searches
-		// exists.
-		if isGlob(clean) {
+		// destination directory, but the directory it searches must
+		// exist; a path without a wildcard must.
+		if isGlob(clean) && b.inContext(wildcardBase(clean)) {
 			return nil, nil
 		}
 		return nil, b.fail(s, "%s: no such file in the build context", src)
@@ -629,6 +627,33 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 		sources = append(sources, c)
 	}
 	return sources, nil
+}
+
+// wildcardBase is the directory a wildcard path searches: its components
+// before the first with a wildcard ("" for the context's root).
+func wildcardBase(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if isGlob(part) {
+			return strings.Join(parts[:i], "/")
+		}
+	}
+	return p
+}
+
+// inContext says whether the context holds the file or directory p. Its
+// root does, and fetch/, which StageX's build makes for every package
+// (with no files when the package has no sources).
+func (b *builder) inContext(p string) bool {
+	if p == "" || p == containerfile.FetchContext {
+		return true
+	}
+	for f := range b.o.Context {
+		if f == p || strings.HasPrefix(f, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // addArchive unpacks a local tar archive (plain, gzip, bzip2, xz, zstd)

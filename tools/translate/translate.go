@@ -362,32 +362,6 @@ func (tr *Tree) Dir(rel string) (*Package, error) {
 // isGlob reports whether a COPY source has wildcards.
 func isGlob(s string) bool { return strings.ContainsAny(s, "*?[") }
 
-// wildcardBase is the directory a wildcard path searches: its components
-// before the first with a wildcard ("" for the package directory).
-func wildcardBase(p string) string {
-	parts := strings.Split(p, "/")
-	for i, part := range parts {
-		if isGlob(part) {
-			return strings.Join(parts[:i], "/")
-		}
-	}
-	return p
-}
-
-// hasPath says whether files (relative paths) hold p as a file or as a
-// directory; "" is the directory they are relative to.
-func hasPath(files []string, p string) bool {
-	if p == "" {
-		return true
-	}
-	for _, f := range files {
-		if f == p || strings.HasPrefix(f, p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 // addFetch maps a COPY/ADD source under fetch/ to the package's downloads.
 // A pattern may match several, or none: BuildKit copies nothing then.
 func addFetch(t *Target, clean string, byFile map[string]pkgspec.Source, spec *pkgspec.Package, cfg Config, p *Package, cfName string, line int, fromContext bool) error {
@@ -434,15 +408,6 @@ func addContext(t *Target, src string, byFile map[string]pkgspec.Source, files [
 	}
 	if !matched && !isGlob(clean) {
 		return diag.Errorf(cfName, line, "%q matches no file in %s", src, p.Rel)
-	}
-	if !matched {
-		// A wildcard that matches nothing copies nothing (BuildKit allows
-		// an empty wildcard), but the directory it searches must exist.
-		// The runner sees only the files selected here, so it is checked
-		// here.
-		if base := wildcardBase(clean); !hasPath(files, base) {
-			return diag.Errorf(cfName, line, "%q searches %s, which is not in %s", src, base, p.Rel)
-		}
 	}
 	if clean == "." {
 		// The whole context holds fetch/ too.
