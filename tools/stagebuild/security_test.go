@@ -566,6 +566,16 @@ func TestFailuresLeaveNoOutput(t *testing.T) {
 		line: 3,
 		want: []string{"nodir/*.patch", "no such file in the build context"},
 	}, {
+		name: "COPY of a wildcard in a directory not in the context",
+		cf:   "COPY nodir/*.patch /m/",
+		line: 3,
+		want: []string{"nodir/*.patch", "no such file in the build context"},
+	}, {
+		name: "COPY of a wildcard in fetch/ with nothing fetched",
+		cf:   "COPY fetch/*.patch /m/",
+		line: 3,
+		want: []string{"fetch/*.patch", "no such file in the build context"},
+	}, {
 		name: "ADD of a URL",
 		cf:   "ADD https://example.com/x.tar.gz /x/",
 		line: 3,

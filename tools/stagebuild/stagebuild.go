@@ -442,7 +442,7 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 		case s.From != nil && s.From.Kind == containerfile.ContextRef:
 			var in string
 			if in, err = b.inNamedContext(s, src); err == nil {
-				got, err = b.fromContext(s, in, dest, intoDir || isGlob(src))
+				got, err = b.fromContext(s, in, containerfile.FetchContext, dest, intoDir || isGlob(src))
 			}
 		case s.From != nil:
 			got, err = b.fromImage(s, src, dest, intoDir || isGlob(src))
@@ -450,7 +450,7 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 			if strings.Contains(src, "://") {
 				return b.fail(s, "%s: ADD from a URL is not allowed; make it a source in package.toml", src)
 			}
-			got, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
+			got, err = b.fromContext(s, src, "", dest, intoDir || isGlob(src))
 		}
 		if err != nil {
 			return err
@@ -543,8 +543,9 @@ func (b *builder) inNamedContext(s *containerfile.Step, src string) (string, err
 // fromContext selects context files for one COPY/ADD source: the file or
 // directory it names, or each file or directory a wildcard matches, as
 // many components deep as the wildcard (BuildKit's matching). A local
-// archive that ADD unpacks is a source of its own.
-func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) ([]copySource, error) {
+// archive that ADD unpacks is a source of its own. root is the path of
+// the context src is read from: "" for the main one.
+func (b *builder) fromContext(s *containerfile.Step, src, root, dest string, intoDir bool) ([]copySource, error) {
 	clean := path.Clean(strings.TrimPrefix(src, "/"))
 	depth := strings.Count(clean, "/") + 1
 	matches := map[string][]string{} // match -> the context files under it
@@ -570,8 +571,11 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 		// As BuildKit (the Dockerfile frontend allows an empty wildcard):
 		// a wildcard that matches nothing copies nothing, not even the
 		// destination directory, but the directory it searches must
-		// exist; a path without a wildcard must.
-		if isGlob(clean) && b.inContext(wildcardBase(clean)) {
+		// exist; a path without a wildcard must. BuildKit is sent only
+		// the context files the Containerfile's sources match (and their
+		// directories), as the runner is given them: a directory with no
+		// such file is missing in both.
+		if base := wildcardBase(clean); isGlob(clean) && (base == root || b.inContext(base)) {
 			return nil, nil
 		}
 		return nil, b.fail(s, "%s: no such file in the build context", src)
@@ -641,11 +645,10 @@ func wildcardBase(p string) string {
 	return p
 }
 
-// inContext says whether the context holds the file or directory p. Its
-// root does, and fetch/, which StageX's build makes for every package
-// (with no files when the package has no sources).
+// inContext says whether the context holds the file or directory p ("" is
+// its root).
 func (b *builder) inContext(p string) bool {
-	if p == "" || p == containerfile.FetchContext {
+	if p == "" {
 		return true
 	}
 	for f := range b.o.Context {
