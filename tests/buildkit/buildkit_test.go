@@ -118,7 +118,7 @@ type testCase struct {
 	dir       string // the package directory (sources)
 	rel       string // <stage>/<name>
 	image     string // <stage>-<name>
-	target    string // the Containerfile stage BuildKit builds
+	target    string // the Containerfile stage BuildKit builds; "" for the last
 	layout    string // our build of it
 	platforms []string
 }
@@ -156,8 +156,11 @@ func cases(t *testing.T, src string) []testCase {
 		if len(platforms) == 0 {
 			platforms = []string{"linux/amd64"}
 		}
+		// As src/targets.py: a package with subpackages publishes only
+		// its package-<sub> stages (--target package-<sub>); one without
+		// publishes the Containerfile's last stage (no --target).
 		if len(p.Subpackages) == 0 {
-			cs = append(cs, testCase{pkg: p, dir: dir, rel: rel, image: p.ImageName(), target: "package", layout: layoutOf(out, p.Name, platforms), platforms: platforms})
+			cs = append(cs, testCase{pkg: p, dir: dir, rel: rel, image: p.ImageName(), layout: layoutOf(out, p.Name, platforms), platforms: platforms})
 		}
 		for _, sub := range p.Subpackages {
 			cs = append(cs, testCase{pkg: p, dir: dir, rel: rel, image: p.SubpackageImageName(sub), target: "package-" + sub, layout: layoutOf(out, sub, platforms), platforms: platforms})
@@ -270,8 +273,10 @@ func (d *daemon) build(t *testing.T, c testCase, ctxDir string) string {
 	args := []string{"--addr", d.addr, "build", "--frontend", "dockerfile.v0",
 		"--local", "context=" + ctxDir, "--local", "dockerfile=" + ctxDir, "--opt", "filename=Containerfile",
 		"--opt", "platform=" + strings.Join(c.platforms, ","), "--opt", "multi-platform=true",
-		"--opt", "build-arg:SOURCE_DATE_EPOCH=1", "--opt", "build-arg:BUILDKIT_MULTI_PLATFORM=1",
-		"--opt", "target=" + c.target}
+		"--opt", "build-arg:SOURCE_DATE_EPOCH=1", "--opt", "build-arg:BUILDKIT_MULTI_PLATFORM=1"}
+	if c.target != "" {
+		args = append(args, "--opt", "target="+c.target)
+	}
 	for k, v := range c.pkg.BuildArgs() {
 		args = append(args, "--opt", "build-arg:"+k+"="+v)
 	}

@@ -551,6 +551,31 @@ func TestFailuresLeaveNoOutput(t *testing.T) {
 		line: 4,
 		want: []string{"missing.txt", "no such file in the build context"},
 	}, {
+		name: "COPY --from=fetch of a file not fetched",
+		cf:   "COPY --from=fetch missing.tar /m",
+		line: 3,
+		want: []string{"fetch/missing.tar", "no such file in the build context"},
+	}, {
+		name: "COPY --from=fetch cannot reach the context above fetch/",
+		cf:   "COPY --from=fetch ../a.txt /m",
+		line: 3,
+		want: []string{"fetch/a.txt", "no such file in the build context"},
+	}, {
+		name: "COPY of a wildcard in a directory not in the context",
+		cf:   "COPY nodir/*.patch /m/",
+		line: 3,
+		want: []string{"nodir/*.patch", "no such file in the build context"},
+	}, {
+		name: "COPY of a wildcard in a directory not in the context",
+		cf:   "COPY nodir/*.patch /m/",
+		line: 3,
+		want: []string{"nodir/*.patch", "no such file in the build context"},
+	}, {
+		name: "COPY of a wildcard in fetch/ with nothing fetched",
+		cf:   "COPY fetch/*.patch /m/",
+		line: 3,
+		want: []string{"fetch/*.patch", "no such file in the build context"},
+	}, {
 		name: "ADD of a URL",
 		cf:   "ADD https://example.com/x.tar.gz /x/",
 		line: 3,
@@ -565,6 +590,11 @@ func TestFailuresLeaveNoOutput(t *testing.T) {
 		cf:   "COPY --from=stagex/core-other /nothing /x",
 		line: 3,
 		want: []string{"/nothing", "not found in stagex/core-other"},
+	}, {
+		name: "COPY --from a wildcard in a directory the image lacks",
+		cf:   "COPY --from=stagex/core-other /nothing/*.a /x/",
+		line: 3,
+		want: []string{"/nothing/*.a", "matches nothing in stagex/core-other"},
 	}, {
 		name: "COPY --chown with names",
 		cf:   "COPY --chown=builder:builder a.txt /b",

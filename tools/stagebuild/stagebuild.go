@@ -438,13 +438,19 @@ func (b *builder) copyStep(s *containerfile.Step) error {
 	for _, src := range s.Srcs {
 		var got []copySource
 		var err error
-		if s.From != nil {
+		switch {
+		case s.From != nil && s.From.Kind == containerfile.ContextRef:
+			var in string
+			if in, err = b.inNamedContext(s, src); err == nil {
+				got, err = b.fromContext(s, in, containerfile.FetchContext, dest, intoDir || isGlob(src))
+			}
+		case s.From != nil:
 			got, err = b.fromImage(s, src, dest, intoDir || isGlob(src))
-		} else {
+		default:
 			if strings.Contains(src, "://") {
 				return b.fail(s, "%s: ADD from a URL is not allowed; make it a source in package.toml", src)
 			}
-			got, err = b.fromContext(s, src, dest, intoDir || isGlob(src))
+			got, err = b.fromContext(s, src, "", dest, intoDir || isGlob(src))
 		}
 		if err != nil {
 			return err
@@ -522,11 +528,24 @@ func (b *builder) isDirInRoot(p string) bool {
 	return err == nil && info.IsDir()
 }
 
+// inNamedContext is the main-context path of src in the named build
+// context COPY --from names. StageX's fetch context is the directory its
+// build also copies into the package's fetch/, so the translator gives
+// those files as fetch/<file> of the main context; src cannot leave it
+// (as in BuildKit, ".." stops at the context's root).
+func (b *builder) inNamedContext(s *containerfile.Step, src string) (string, error) {
+	if s.From.Raw != containerfile.FetchContext {
+		return "", b.fail(s, "build context %q is not one the runner knows (only %q)", s.From.Raw, containerfile.FetchContext)
+	}
+	return path.Join(containerfile.FetchContext, path.Clean("/"+src)), nil
+}
+
 // fromContext selects context files for one COPY/ADD source: the file or
 // directory it names, or each file or directory a wildcard matches, as
 // many components deep as the wildcard (BuildKit's matching). A local
-// archive that ADD unpacks is a source of its own.
-func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir bool) ([]copySource, error) {
+// archive that ADD unpacks is a source of its own. root is the path of
+// the context src is read from: "" for the main one.
+func (b *builder) fromContext(s *containerfile.Step, src, root, dest string, intoDir bool) ([]copySource, error) {
 	clean := path.Clean(strings.TrimPrefix(src, "/"))
 	depth := strings.Count(clean, "/") + 1
 	matches := map[string][]string{} // match -> the context files under it
@@ -549,6 +568,16 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 		}
 	}
 	if len(matches) == 0 {
+		// As BuildKit (the Dockerfile frontend allows an empty wildcard):
+		// a wildcard that matches nothing copies nothing, not even the
+		// destination directory, but the directory it searches must
+		// exist; a path without a wildcard must. BuildKit is sent only
+		// the context files the Containerfile's sources match (and their
+		// directories), as the runner is given them: a directory with no
+		// such file is missing in both.
+		if base := wildcardBase(clean); isGlob(clean) && (base == root || b.inContext(base)) {
+			return nil, nil
+		}
 		return nil, b.fail(s, "%s: no such file in the build context", src)
 	}
 	entry := func(p, to string) (copyEntry, error) {
@@ -602,6 +631,32 @@ func (b *builder) fromContext(s *containerfile.Step, src, dest string, intoDir b
 		sources = append(sources, c)
 	}
 	return sources, nil
+}
+
+// wildcardBase is the directory a wildcard path searches: its components
+// before the first with a wildcard ("" for the context's root).
+func wildcardBase(p string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if isGlob(part) {
+			return strings.Join(parts[:i], "/")
+		}
+	}
+	return p
+}
+
+// inContext says whether the context holds the file or directory p ("" is
+// its root).
+func (b *builder) inContext(p string) bool {
+	if p == "" {
+		return true
+	}
+	for f := range b.o.Context {
+		if f == p || strings.HasPrefix(f, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // addArchive unpacks a local tar archive (plain, gzip, bzip2, xz, zstd)
@@ -684,6 +739,13 @@ func (b *builder) fromImage(s *containerfile.Step, src, dest string, intoDir boo
 		out = append(out, c)
 	}
 	if len(out) == 0 {
+		// An empty wildcard copies nothing (see fromContext) where the
+		// directory it searches exists.
+		if host, err := layer.ResolvePath(root, path.Dir(src)); err == nil && !isGlob(path.Dir(src)) {
+			if _, err := os.Stat(host); err == nil {
+				return nil, nil
+			}
+		}
 		return nil, b.fail(s, "%s matches nothing in %s", src, s.From.Raw)
 	}
 	return out, nil

@@ -140,6 +140,9 @@ func copyContext(t *testing.T) tree {
 		"notar.gz":    {data: string(gzipped(t, "just text\n")), mode: 0o644},
 		"arch.tar.xz": {data: string(xzipped(t, string(makeTar(t, tarEntry{name: "xzd/h", body: "H\n", typ: tar.TypeReg, mode: 0o600})))), mode: 0o644},
 		"v7.tar":      {data: string(v7Tar(t, "old/v", "V\n")), mode: 0o644},
+		// A package's sources, as the translator gives them.
+		"fetch/src.txt":   {data: "S\n", mode: 0o644},
+		"fetch/p/1.patch": {data: "P\n", mode: 0o644},
 	}
 }
 
@@ -240,6 +243,19 @@ func TestCopyAndAdd(t *testing.T) {
 		cf:     "ADD arch.tar.* /ax/",
 		layers: 1,
 		want:   want{files: map[string]string{"ax/top/f": "F\n", "ax/xzd/h": "H\n"}, absent: []string{"ax/arch.tar.gz", "ax/arch.tar.xz"}},
+	}, {
+		name:   "COPY --from=fetch reads the package's fetch/ of the context",
+		cf:     "COPY --from=fetch src.txt /f/\nCOPY --from=fetch /p/*.patch /g/\nCOPY --from=fetch . /h/",
+		layers: 3,
+		want: want{
+			files:  map[string]string{"f/src.txt": "S\n", "g/1.patch": "P\n", "h/src.txt": "S\n", "h/p/1.patch": "P\n"},
+			absent: []string{"h/fetch", "h/a.txt", "f/fetch"},
+		},
+	}, {
+		name:   "a wildcard that matches nothing copies nothing, not even its destination",
+		cf:     "COPY *.patch /np/\nCOPY dir/*.none a.txt /np2/\nCOPY --from=fetch *.patch /np3/\nADD *.zip /np4/",
+		layers: 4,
+		want:   want{files: map[string]string{"np2/a.txt": "A\n"}, absent: []string{"np", "np3", "np4", "np2/dir"}},
 	}, {
 		name:   "several sources",
 		cf:     "COPY a.txt c.md /multi/",
@@ -436,6 +452,11 @@ func TestCopyFromImage(t *testing.T) {
 		cf:     "COPY --from=stagex/core-other /usr/lib/libx.* /g/",
 		layers: 1,
 		want:   want{files: map[string]string{"g/libx.so": "lib\n"}, links: map[string]string{"g/libx.so.1": "libx.so"}},
+	}, {
+		name:   "a wildcard that matches nothing copies nothing",
+		cf:     "COPY --from=stagex/core-other /usr/lib/*.a /g/",
+		layers: 1,
+		want:   want{absent: []string{"g"}},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			b := stageTest{containerfile: "FROM stagex/core-base AS test\n" + tt.cf + "\n", images: images, base: lightBase(t), layers: tt.layers}.mustBuild(t)

@@ -399,9 +399,16 @@ func addContext(t *Target, src string, byFile map[string]pkgspec.Source, files [
 		t.Context[label] = clean
 		return nil
 	}
+	// A wildcard matches as many components as it has: a file, or a
+	// directory whose files are all copied (BuildKit's matching).
+	depth := strings.Count(clean, "/") + 1
 	matched := false
 	for _, f := range files {
-		if ok, _ := path.Match(clean, f); ok || clean == "." || f == clean || strings.HasPrefix(f, clean+"/") {
+		ok := clean == "." || f == clean || strings.HasPrefix(f, clean+"/")
+		if parts := strings.Split(f, "/"); !ok && isGlob(clean) && len(parts) >= depth {
+			ok, _ = path.Match(clean, strings.Join(parts[:depth], "/"))
+		}
+		if ok {
 			t.Context[":"+f] = ""
 			matched = true
 		}

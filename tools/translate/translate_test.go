@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -445,5 +447,45 @@ func TestDirBrokenDependency(t *testing.T) {
 	}
 	if b := tr.Broken(); len(b) != 1 || b["packages/core/bad"] == nil {
 		t.Errorf("Broken() = %v", b)
+	}
+}
+
+func TestDirContextWildcards(t *testing.T) {
+	files := map[string]string{
+		"packages/core/a/package.toml":      pkgToml("a"),
+		"packages/core/a/conf.d/a.conf":     "a",
+		"packages/core/a/conf.d/sub/b.conf": "b",
+		"packages/core/a/confx":             "x",
+		"packages/core/a/parts/p1/one":      "1",
+		"packages/core/a/parts/p2":          "2",
+		"packages/core/a/parts/q":           "q",
+		"packages/core/a/other.txt":         "o",
+	}
+	for _, tc := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"a wildcard takes the files under a directory it matches", "conf*", []string{"conf.d/a.conf", "conf.d/sub/b.conf", "confx"}},
+		{"a wildcard in a subdirectory", "parts/p*", []string{"parts/p1/one", "parts/p2"}},
+		{"a wildcard matching only files", "*.txt", []string{"other.txt"}},
+		{"a wildcard matches whole components", "con?", nil},
+		{"a directory named without a wildcard", "parts", []string{"parts/p1/one", "parts/p2", "parts/q"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := maps.Clone(files)
+			fs["packages/core/a/Containerfile"] = "FROM scratch AS package\nCOPY " + tc.src + " /x/\n"
+			p, err := Dir(DefaultConfig(tree(t, fs)), "packages/core/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for label := range p.Targets[0].Context {
+				got = append(got, strings.TrimPrefix(label, ":"))
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("COPY %s: context %q, want %q", tc.src, got, tc.want)
+			}
+		})
 	}
 }
