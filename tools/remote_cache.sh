@@ -20,11 +20,6 @@
 # anything or a digest differs; 2 on bad usage or a missing tool.
 set -euo pipefail
 
-usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-  exit 2
-}
-
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 # shellcheck source=tools/lib/checkout.sh
 . "$root/tools/lib/checkout.sh"
@@ -58,15 +53,7 @@ if ! nginx -V 2>&1 | grep -q -- '--with-http_dav_module'; then
   exit 2
 fi
 
-work=$(realpath -m "$work")
-case "$work/" in
-  /tmp/*) echo "remote_cache: $work is under /tmp, which Bazel's sandbox hides; choose another --work" >&2; exit 2 ;;
-  "$root"/*) echo "remote_cache: $work is inside the checkout; choose a directory outside it" >&2; exit 2 ;;
-esac
-if [ -e "$work" ] && [ ! -e "$work/.stagex-remote-cache" ]; then
-  echo "remote_cache: $work exists and was not made by this script; refusing to wipe it" >&2
-  exit 2
-fi
+work=$(work_dir remote_cache "$work" "$root")
 
 servers=()
 nginx_pid=""
@@ -82,12 +69,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -e "$work" ]; then
-  chmod -R u+w "$work" 2>/dev/null || true
-  rm -rf "$work"
-fi
+fresh_work_dir remote_cache "$work"
 mkdir -p "$work/nginx/cache" "$work/nginx/tmp"
-touch "$work/.stagex-remote-cache"
 report="$work/report.txt"
 : >"$report"
 say() { echo "$*" | tee -a "$report"; }

@@ -37,11 +37,6 @@
 # digest differs or C missed the cache for a StagexStage action.
 set -euo pipefail
 
-usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-  exit 2
-}
-
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 # shellcheck source=tools/lib/checkout.sh
 . "$root/tools/lib/checkout.sh"
@@ -61,15 +56,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=(//fixtures/...)
 
-work=$(realpath -m "$work")
-case "$work/" in
-  /tmp/*) echo "repro: $work is under /tmp, which Bazel's sandbox hides; choose another --work" >&2; exit 2 ;;
-  "$root"/*) echo "repro: $work is inside the checkout; choose a directory outside it" >&2; exit 2 ;;
-esac
-if [ -e "$work" ] && [ ! -e "$work/.stagex-repro" ]; then
-  echo "repro: $work exists and was not made by this script; refusing to wipe it" >&2
-  exit 2
-fi
+work=$(work_dir repro "$work" "$root")
 
 servers=()
 cleanup() {
@@ -84,13 +71,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -e "$work" ]; then
-  # Output bases hold read-only trees.
-  chmod -R u+w "$work" 2>/dev/null || true
-  rm -rf "$work"
-fi
-mkdir -p "$work"
-touch "$work/.stagex-repro"
+fresh_work_dir repro "$work"
 report="$work/report.txt"
 : >"$report"
 say() { echo "$*" | tee -a "$report"; }

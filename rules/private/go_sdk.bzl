@@ -16,6 +16,16 @@ MODULE.bazel hands the SDK to rules_go with `go_sdk.wrap`.
 
 _TOOLCHAIN_MODULE = "golang.org/toolchain"
 
+# What a pin says: the repository rule and the module extension's tag take
+# the same attributes.
+_PIN_ATTRS = {
+    "sha256": attr.string_dict(
+        mandatory = True,
+        doc = "`<goos>_<goarch>` -> sha256 of the zip of `golang.org/toolchain@v0.0.1-go<version>.<goos>-<goarch>`.",
+    ),
+    "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
+}
+
 def _module_version(version, platform):
     goos, goarch = platform.split("_")
     return "v0.0.1-go%s.%s-%s" % (version, goos, goarch)
@@ -98,13 +108,7 @@ def _go_sdk_impl(rctx):
 stagex_go_sdk = repository_rule(
     implementation = _go_sdk_impl,
     doc = "One Go SDK release for the host, from the Go toolchain module, checked by sha256.",
-    attrs = {
-        "sha256": attr.string_dict(
-            mandatory = True,
-            doc = "`<goos>_<goarch>` -> sha256 of the toolchain module's zip for that host.",
-        ),
-        "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
-    },
+    attrs = _PIN_ATTRS,
     environ = ["GOPROXY"],
 )
 
@@ -121,13 +125,7 @@ go_sdk_pin = module_extension(
     tag_classes = {
         "pin": tag_class(
             doc = "The Go release and the sha256 of its toolchain module zip per host platform.",
-            attrs = {
-                "sha256": attr.string_dict(
-                    mandatory = True,
-                    doc = "`<goos>_<goarch>` -> sha256 of `golang.org/toolchain@v0.0.1-go<version>.<goos>-<goarch>`'s zip.",
-                ),
-                "version": attr.string(mandatory = True, doc = "The Go release, e.g. `1.26.8`."),
-            },
+            attrs = _PIN_ATTRS,
         ),
     },
 )

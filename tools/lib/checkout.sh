@@ -2,6 +2,43 @@
 # build the same sources from several checkouts. Source it; it sets nothing
 # else.
 
+# usage: the calling script's header comment (line 2 up to `set -euo`) as
+# its help; exits 2.
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 2
+}
+
+# work_dir TOOL DIR ROOT: DIR made absolute, after checking that it may be
+# the tool's scratch directory: not under /tmp (Bazel's sandbox mounts an
+# empty /tmp over it), not inside the checkout ROOT, and, when it exists,
+# made by TOOL before (it holds .stagex-TOOL), since it will be wiped.
+# Exits 2 otherwise.
+work_dir() {
+  local tool=$1 dir
+  dir=$(realpath -m "$2")
+  case "$dir/" in
+    /tmp/*) echo "$tool: $dir is under /tmp, which Bazel's sandbox hides; choose another --work" >&2; exit 2 ;;
+    "$3"/*) echo "$tool: $dir is inside the checkout; choose a directory outside it" >&2; exit 2 ;;
+  esac
+  if [ -e "$dir" ] && [ ! -e "$dir/.stagex-$tool" ]; then
+    echo "$tool: $dir exists and was not made by this script; refusing to wipe it" >&2
+    exit 2
+  fi
+  echo "$dir"
+}
+
+# fresh_work_dir TOOL DIR: wipes DIR (output bases in it hold read-only
+# trees) and makes it again, marked as TOOL's.
+fresh_work_dir() {
+  if [ -e "$2" ]; then
+    chmod -R u+w "$2" 2>/dev/null || true
+    rm -rf "$2"
+  fi
+  mkdir -p "$2"
+  touch "$2/.stagex-$1"
+}
+
 # copy_tree ROOT DEST UMASK: the working tree of ROOT as a fresh checkout made
 # under UMASK would be (modes from the umask, not from the source tree):
 # tracked files and untracked ones that are not ignored, so uncommitted

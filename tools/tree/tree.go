@@ -211,23 +211,9 @@ func (r *Result) Write() error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := writeFile(filepath.Join(r.opts.Root, filepath.FromSlash(n)), files[n]); err != nil {
+		if err := buildfile.WriteFile(filepath.Join(r.opts.Root, filepath.FromSlash(n)), files[n]); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeFile replaces name through a temporary file, so that no reader
-// sees it half-written.
-func writeFile(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
 	}
 	return nil
 }

@@ -379,26 +379,12 @@ func (l *lang) writeGood() (int, error) {
 		if old, err := os.ReadFile(gf.path); err == nil && bytes.Equal(old, data) {
 			continue
 		}
-		if err := writeFile(gf.path, data); err != nil {
+		if err := buildfile.WriteFile(gf.path, data); err != nil {
 			return written, err
 		}
 		written++
 	}
 	return written, nil
-}
-
-// writeFile replaces name through a temporary file: no reader sees it
-// half-written.
-func writeFile(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // chainFile is the generated file, beside the sources index, that lists
@@ -442,7 +428,7 @@ func (l *lang) update(name string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFile(path, data)
+	return buildfile.WriteFile(path, data)
 }
 
 func (l *lang) writeIndex() error {
