@@ -71,21 +71,55 @@ type Result struct {
 // layer to w, as BuildKit writes it, and returns its digests, computed in
 // the same pass. changes must be in walk order (Diff's order); added and
 // modified paths are written as they are now in root, deleted ones as
-// whiteouts.
+// whiteouts. The two passes (WriteTar, Compress) run concurrently.
 func Write(w io.Writer, root string, changes []Change, opts WriteOptions) (Result, error) {
-	if err := CheckDeflate(); err != nil {
+	if err := checkChanges(changes); err != nil {
 		return Result{}, err
 	}
-	for _, c := range changes {
-		if err := checkRel(c.Path); err != nil {
-			return Result{}, fmt.Errorf("change %q: %w", c.Path, err)
-		}
-		if strings.HasPrefix(path.Base(c.Path), whiteoutPrefix) {
-			// Written as it is, it would delete files or empty a
-			// directory when the image is unpacked; written as a
-			// deletion it would be taken for AUFS metadata and lost.
-			return Result{}, fmt.Errorf("%s (%s): the name of an OCI whiteout (%s*) cannot be a file in a layer", c.Path, c.Kind, whiteoutPrefix)
-		}
+	// First pass (containerd's change writer) into a pipe, second pass
+	// (the exporter's timestamp rewrite and compression) out of it.
+	pr, pw := io.Pipe()
+	type compressed struct {
+		res Result
+		err error
+	}
+	done := make(chan compressed, 1)
+	go func() {
+		res, err := Compress(w, pr, opts)
+		pr.CloseWithError(err)
+		done <- compressed{res, err}
+	}()
+	err := writeTar(pw, root, changes, opts)
+	pw.CloseWithError(err)
+	c := <-done
+	if err == nil {
+		err = c.err
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return c.res, nil
+}
+
+// WriteTar is Write's first pass alone: the changes of the tree at root as
+// containerd's change writer writes them, an uncompressed tar whose times
+// are not yet clamped. It reads root; Compress turns its output into the
+// layer without looking at root again, so a caller may change root (run
+// the next step) while Compress works.
+func WriteTar(w io.Writer, root string, changes []Change, opts WriteOptions) error {
+	if err := checkChanges(changes); err != nil {
+		return err
+	}
+	return writeTar(w, root, changes, opts)
+}
+
+// Compress is Write's second pass: it reads a tar written by WriteTar,
+// clamps its times to opts.SourceDateEpoch through Go's tar reader and
+// writer as BuildKit's exporter does, compresses it with Go's compress/gzip
+// at the default level into w, and returns the layer's digests and size.
+func Compress(w io.Writer, r io.Reader, opts WriteOptions) (Result, error) {
+	if err := CheckDeflate(); err != nil {
+		return Result{}, err
 	}
 	epoch := opts.SourceDateEpoch
 	if epoch.IsZero() {
@@ -95,37 +129,7 @@ func Write(w io.Writer, root string, changes []Change, opts WriteOptions) (Resul
 	bw := bufio.NewWriterSize(out, 128<<10)
 	gz := gzip.NewWriter(bw)
 	diffID := sha256.New()
-
-	// First pass (containerd's change writer) into a pipe, second pass
-	// (the exporter's timestamp rewrite) out of it.
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := rewriteTimes(io.MultiWriter(diffID, gz), pr, epoch)
-		pr.CloseWithError(err)
-		done <- err
-	}()
-	cw := &changeWriter{
-		root:  root,
-		tw:    tar.NewWriter(pw),
-		opts:  opts,
-		links: map[inode]string{},
-		dirs:  map[string]bool{},
-		buf:   make([]byte, 1<<20),
-	}
-	var err error
-	for _, c := range changes {
-		if err = cw.change(c); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		err = cw.tw.Close()
-	}
-	pw.CloseWithError(err)
-	if rerr := <-done; err == nil {
-		err = rerr
-	}
+	err := rewriteTimes(io.MultiWriter(diffID, gz), r, epoch)
 	if err == nil {
 		err = gz.Close()
 	}
@@ -140,6 +144,41 @@ func Write(w io.Writer, root string, changes []Change, opts WriteOptions) (Resul
 		DiffID: "sha256:" + hex.EncodeToString(diffID.Sum(nil)),
 		Size:   out.n,
 	}, nil
+}
+
+// checkChanges refuses changes that cannot be written: paths outside the
+// tree, and files named like OCI whiteouts.
+func checkChanges(changes []Change) error {
+	for _, c := range changes {
+		if err := checkRel(c.Path); err != nil {
+			return fmt.Errorf("change %q: %w", c.Path, err)
+		}
+		if strings.HasPrefix(path.Base(c.Path), whiteoutPrefix) {
+			// Written as it is, it would delete files or empty a
+			// directory when the image is unpacked; written as a
+			// deletion it would be taken for AUFS metadata and lost.
+			return fmt.Errorf("%s (%s): the name of an OCI whiteout (%s*) cannot be a file in a layer", c.Path, c.Kind, whiteoutPrefix)
+		}
+	}
+	return nil
+}
+
+// writeTar is the first pass: containerd's change writer into w.
+func writeTar(w io.Writer, root string, changes []Change, opts WriteOptions) error {
+	cw := &changeWriter{
+		root:  root,
+		tw:    tar.NewWriter(w),
+		opts:  opts,
+		links: map[inode]string{},
+		dirs:  map[string]bool{},
+		buf:   make([]byte, 1<<20),
+	}
+	for _, c := range changes {
+		if err := cw.change(c); err != nil {
+			return err
+		}
+	}
+	return cw.tw.Close()
 }
 
 // WriteFull writes every path of the tree at root as a layer, like Write.

@@ -287,6 +287,40 @@ func TestWriteDeterministic(t *testing.T) {
 
 }
 
+// TestTwoPasses checks that WriteTar then Compress, with the root changed in
+// between, give the layer Write gives: Compress does not read the root.
+func TestTwoPasses(t *testing.T) {
+	root := detTree(t, 0o022, false, time.Now())
+	var changes []Change
+	if err := walk(root, func(rel string, _ Entry) error {
+		changes = append(changes, Change{rel, Added})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	opts := WriteOptions{SourceDateEpoch: time.Unix(1, 0)}
+	want, wantRes := writeLayer(t, root, changes, opts)
+	var tarBuf bytes.Buffer
+	if err := WriteTar(&tarBuf, root, changes, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The next step of a build changes the root while the layer compresses.
+	if err := os.RemoveAll(filepath.Join(root, "etc")); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	res, err := Compress(&got, &tarBuf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != wantRes || !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("WriteTar and Compress gave %+v, Write %+v", res, wantRes)
+	}
+	if err := WriteTar(io.Discard, root, []Change{{"etc/.wh.passwd", Added}}, opts); err == nil {
+		t.Error("WriteTar wrote a file named like a whiteout")
+	}
+}
+
 func TestWriteRejects(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, filepath.Join(root, "a"), "a", 0o644)

@@ -198,6 +198,8 @@ func (b *builder) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	queue := newLayerQueue()
+	defer queue.wg.Wait()
 	for i := range b.stage.Steps {
 		step := &b.stage.Steps[i]
 		fmt.Fprintf(b.o.Log, "#%d %s\n", i+1, step.Original)
@@ -209,11 +211,9 @@ func (b *builder) run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			l, err := b.writeLayer(changes, len(layers))
-			if err != nil {
+			if err := b.queueLayer(queue, step, changes, len(layers)+len(queue.jobs)); err != nil {
 				return b.fail(step, "writing its layer: %v", err)
 			}
-			layers = append(layers, l)
 			before = now
 		}
 		if step.Recorded {
@@ -225,7 +225,11 @@ func (b *builder) run(ctx context.Context) error {
 			})
 		}
 	}
-	return b.writeImage(layers, history)
+	own, failed := queue.wait()
+	if failed != nil {
+		return b.fail(failed.step, "writing its layer: %v", failed.err)
+	}
+	return b.writeImage(append(layers, own...), history)
 }
 
 // layeredEntries counts the history entries that stand for a layer.
@@ -812,32 +816,6 @@ func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) e
 		return err
 	}
 	return aerr
-}
-
-func (b *builder) writeLayer(changes []layer.Change, n int) (ociimage.Layer, error) {
-	tmp := filepath.Join(b.work, fmt.Sprintf("layer-%d.tar.gz", n))
-	f, err := os.Create(tmp)
-	if err != nil {
-		return ociimage.Layer{}, err
-	}
-	// As root, files carry the ownership RUN and COPY gave them. An
-	// unprivileged runner cannot give away files, so ownership comes from
-	// what Apply recorded and is 0:0 otherwise.
-	res, err := layer.Write(f, b.root, changes, layer.WriteOptions{
-		SourceDateEpoch: ociimage.Created,
-		KeepOwner:       true,
-		Owners:          b.ownersForWrite(changes),
-	})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return ociimage.Layer{}, err
-	}
-	return ociimage.Layer{
-		Path: tmp, Digest: res.Digest, DiffID: res.DiffID, Size: res.Size,
-		Annotations: map[string]string{ociimage.AnnotationRewritten: strconv.FormatInt(ociimage.Created.Unix(), 10)},
-	}, nil
 }
 
 func (b *builder) writeImage(layers []ociimage.Layer, history []ociimage.History) error {

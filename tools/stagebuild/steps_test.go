@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -668,6 +669,14 @@ func TestDeterministic(t *testing.T) {
 		t.Errorf("two builds of one stage: %s and %s", a, b)
 		want{modes: map[string]os.FileMode{"w": 0o755, "w/d": 0o755, "c": 0o755}}.check(t, second)
 		diffStageLayers(t, first, second)
+	}
+	// Layers are compressed in the background, as many at a time as there
+	// are processors: one at a time gives the same image.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	serial := stageTest{containerfile: cf, context: ctx, layers: 4}.mustBuild(t)
+	if a, b := first.digest(t), serial.digest(t); a != b {
+		t.Errorf("layers compressed %d at a time and one at a time: %s and %s", max(1, runtime.NumCPU()), a, b)
+		diffStageLayers(t, first, serial)
 	}
 }
 
