@@ -17,6 +17,17 @@ def _context_file(ctx, target, path):
         return f.short_path[len(pkg):], f
     return f.basename, f
 
+def _check_one_line(ctx, attr, key, value):
+    """Fails on a line break: the runner reads one flag per parameter file line."""
+    for text in [key, value]:
+        if "\n" in text or "\r" in text:
+            fail("%s: %s[%r] = %r: a line break would pass the stage runner a flag of its own; values must be on one line" % (
+                ctx.label,
+                attr,
+                key,
+                value,
+            ))
+
 def _stage_impl(ctx):
     os, arch = target_oci_platform(ctx)
     check_pinned_platform(ctx, "%s/%s" % (os, arch))
@@ -34,8 +45,10 @@ def _stage_impl(ctx):
     if ctx.attr.image_name:
         args.add("--image-name", ctx.attr.image_name)
     for key, value in sorted(ctx.attr.build_args.items()):
+        _check_one_line(ctx, "build_args", key, value)
         args.add("--build-arg", "%s=%s" % (key, value))
     for key, value in sorted(ctx.attr.annotations.items()):
+        _check_one_line(ctx, "annotations", key, value)
         args.add("--annotation", "%s=%s" % (key, value))
 
     inputs = [ctx.file.containerfile]

@@ -259,7 +259,11 @@ func (ps *parser) packageTable(n *node) error {
 		{"website", &p.Website},
 	} {
 		if c := n.child(f.key); c != nil {
-			if *f.dst, err = ps.str(c, f.key); err != nil {
+			read := ps.str
+			if f.key == "description" {
+				read = ps.text // prose for people, never passed to the build
+			}
+			if *f.dst, err = read(c, f.key); err != nil {
 				return err
 			}
 		}
@@ -360,8 +364,8 @@ func (ps *parser) license(n *node) (string, error) {
 	return strings.Join(parts, " AND "), nil
 }
 
-// str returns n's value, which must be a non-empty string.
-func (ps *parser) str(n *node, what string) (string, error) {
+// text returns n's value, which must be a non-empty string.
+func (ps *parser) text(n *node, what string) (string, error) {
 	s, ok := n.val.(string)
 	if !ok {
 		return "", ps.errorf(n.line, "%s must be a string, not %s", what, describeNode(n))
@@ -370,6 +374,30 @@ func (ps *parser) str(n *node, what string) (string, error) {
 		return "", ps.errorf(n.line, "%s must not be empty", what)
 	}
 	return s, nil
+}
+
+// str returns n's value, which must be a non-empty string on one line:
+// every value but the description reaches the build.
+func (ps *parser) str(n *node, what string) (string, error) {
+	s, err := ps.text(n, what)
+	if err != nil {
+		return "", err
+	}
+	if err := oneLine(s); err != nil {
+		return "", ps.errorf(n.line, "%s %v", what, err)
+	}
+	return s, nil
+}
+
+// oneLine refuses a value with a carriage return, line feed or NUL byte.
+// Values of package.toml reach the stage runner as lines of a parameter
+// file (one flag a line): a line break would smuggle in a flag of its own
+// (version = "1.0\n--context=x=/etc/shadow").
+func oneLine(s string) error {
+	if i := strings.IndexAny(s, "\r\n\x00"); i >= 0 {
+		return fmt.Errorf("%q holds %q at byte %d: values must be on one line, without CR, LF or NUL", s, s[i:i+1], i)
+	}
+	return nil
 }
 
 // strList returns n's value, which must be a list of non-empty strings.
@@ -386,6 +414,9 @@ func (ps *parser) strList(n *node, what string) ([]string, error) {
 		}
 		if strings.TrimSpace(s) == "" {
 			return nil, ps.errorf(n.line, "%s[%d] must not be empty", what, i)
+		}
+		if err := oneLine(s); err != nil {
+			return nil, ps.errorf(n.line, "%s[%d] %v", what, i, err)
 		}
 		out[i] = s
 	}

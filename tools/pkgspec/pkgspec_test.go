@@ -337,7 +337,11 @@ var errorTests = []struct {
 	{"release_monitoring_id a string", "release_monitoring_id = \"12\"\n[package]\nname = \"demo\"\n", 1, []string{"release_monitoring_id must be a positive integer", "a string"}},
 	{"release_monitoring_id a datetime", "release_monitoring_id = 1979-05-27\n[package]\nname = \"demo\"\n", 1, []string{"a datetime"}},
 	{"key after a multi-line string", "[package]\nname = \"demo\"\ndescription = \"\"\"\nline one\nline two\n\"\"\"\nhomepage = \"x\"\n", 7, []string{`unknown key "homepage"`}},
-	{"multi-line string points at its first line", "[package]\nname = \"\"\"\nother\n\"\"\"\n", 2, []string{`"other\n" does not match`}},
+	{"multi-line string points at its first line", "[package]\nname = \"\"\"\nother\n\"\"\"\n", 2, []string{`name "other\n"`, "one line"}},
+	{"line feed in version", "[package]\nname = \"demo\"\nversion = \"1.0\\n--context=stolen=/etc/shadow\"\n", 3, []string{"version", `"\n" at byte 3`, "without CR, LF or NUL"}},
+	{"carriage return in a source file", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nfile = \"s.tar\\r\"\n"), 5, []string{"file", "CR, LF or NUL"}},
+	{"NUL in a mirror", sub("[package]\nname = \"demo\"\n[sources.s]\nhash = \"@A\"\nmirrors = [\"https://a/s.tar\\u0000\"]\n"), 5, []string{"mirrors[0]", "CR, LF or NUL"}},
+	{"line feed in version_from", "[package]\nname = \"demo\"\nversion_from = \"core-x\\n\"\n", 3, []string{"version_from", "one line"}},
 	{"first error in file order", "[package]\nname = \"demo\"\nzzz = 1\naaa = 2\n", 3, []string{`"zzz"`}},
 }
 
