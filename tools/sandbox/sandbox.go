@@ -162,3 +162,9 @@ func (e *ExitError) Error() string {
 // ErrUnsupported is wrapped by every error that says the kernel or the
 // environment does not let this process create the namespaces it needs.
 var ErrUnsupported = errors.New("user namespaces are not available")
+
+// RequireEnv names the environment variable that, set to 1, turns the
+// tests' skip where Supported fails into a failure (CI sets it), so that a
+// machine without user namespaces cannot pass the sandbox and runner
+// suites with none of their tests run.
+const RequireEnv = "STAGEX_REQUIRE_NAMESPACES"

@@ -33,10 +33,13 @@ func TestMain(m *testing.M) {
 }
 
 // requireNamespaces skips the test only when Supported says namespaces are
-// unavailable here.
+// unavailable here, and fails it instead where RequireEnv is 1.
 func requireNamespaces(tb testing.TB) {
 	tb.Helper()
 	if err := Supported(); err != nil {
+		if os.Getenv(RequireEnv) == "1" {
+			tb.Fatalf("%s=1 but the sandbox cannot work here: %v", RequireEnv, err)
+		}
 		tb.Skipf("skipping: the sandbox cannot work here: %v", err)
 	}
 }

@@ -267,10 +267,14 @@ var errnoNames = map[syscall.Errno]string{
 }
 
 // requireSandbox skips a test that runs RUN steps where the kernel does not
-// let this process make the sandbox's namespaces.
+// let this process make the sandbox's namespaces, and fails it instead
+// where sandbox.RequireEnv is 1.
 func requireSandbox(tb testing.TB) {
 	tb.Helper()
 	if err := sandbox.Supported(); err != nil {
+		if os.Getenv(sandbox.RequireEnv) == "1" {
+			tb.Fatalf("%s=1 but RUN steps cannot run here: %v", sandbox.RequireEnv, err)
+		}
 		tb.Skipf("skipping: RUN steps cannot run here: %v", err)
 	}
 }
