@@ -144,6 +144,16 @@ func probeMain(args []string) int {
 			return 2
 		}
 		result = errName(os.WriteFile(args[1], []byte(args[2]), 0o644))
+	case "listen": // listen LABEL PATH: leaves a unix socket at PATH, as gpg-agent does
+		if !need(2) {
+			return 2
+		}
+		l, err := net.Listen("unix", args[1])
+		if err == nil {
+			l.(*net.UnixListener).SetUnlinkOnClose(false)
+			err = l.Close()
+		}
+		result = errName(err)
 	case "mkwrite": // mkwrite LABEL PATH CONTENT: with parent directories
 		if !need(3) {
 			return 2

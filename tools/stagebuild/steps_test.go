@@ -588,6 +588,13 @@ func TestRunChangesBecomeTheLayer(t *testing.T) {
 			absent: []string{"dev/pipes", "dev/pipes/EOF"},
 		},
 	}, {
+		// gpg-agent leaves its socket behind; BuildKit's layers leave
+		// sockets out (containerd's change writer skips them).
+		name:   "a socket left behind is not in the layer",
+		cf:     "RUN <<EOF\nprobe mkwrite d /run/agent/keep x\nprobe listen l /run/agent/S.gpg-agent\nEOF",
+		layers: 1,
+		want:   want{files: map[string]string{"run/agent/keep": "x", "results/l": "ok"}, absent: []string{"run/agent/S.gpg-agent"}},
+	}, {
 		name:   "deleting a base file leaves a whiteout",
 		cf:     `RUN ["/bin/probe", "rm", "r", "/base/gone.txt"]`,
 		layers: 1,
