@@ -44,6 +44,8 @@ def _stage_impl(ctx):
     args.add("--digest-out", digest.path)
     if ctx.attr.image_name:
         args.add("--image-name", ctx.attr.image_name)
+    if ctx.attr.step_timeout:
+        args.add("--step-timeout", ctx.attr.step_timeout)
     for key, value in sorted(ctx.attr.build_args.items()):
         _check_one_line(ctx, "build_args", key, value)
         args.add("--build-arg", "%s=%s" % (key, value))
@@ -153,6 +155,9 @@ and package.toml; they can be written by hand too.""",
         "stage": attr.string(
             doc = "The name (or index) of the stage in the Containerfile.",
             mandatory = True,
+        ),
+        "step_timeout": attr.string(
+            doc = "The longest one RUN step of this stage may take, as a Go duration (`90m`, `36h`); a step that takes longer is ended and fails the build, naming the step, its line and the limit. Empty: the runner's default, 24 hours.",
         ),
         "_runner": attr.label(
             default = "//tools/cmd/stagex-build",

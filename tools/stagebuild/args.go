@@ -69,6 +69,7 @@ func ParseArgs(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.DigestOut, "digest-out", "", "file to write the manifest digest to")
 	fs.StringVar(&o.ImageName, "image-name", "", "published image name, <stage>-<name>, for the annotations and index.json")
 	fs.StringVar(&o.WorkDir, "workdir", "", "scratch directory (default: $TMPDIR)")
+	fs.DurationVar(&o.StepTimeout, "step-timeout", DefaultStepTimeout, "longest time one RUN step may take (e.g. 90m, 12h)")
 	verbose := fs.Bool("v", false, "print every step and all RUN output")
 	fs.Var(&kvFlag{"build-arg", o.BuildArgs}, "build-arg", "KEY=VALUE build argument (repeatable)")
 	fs.Var(&kvFlag{"image", o.Images}, "image", "REF=DIR: the image layout a COPY --from or FROM reference names (repeatable)")
@@ -87,6 +88,8 @@ func ParseArgs(args []string, stderr io.Writer) (Options, error) {
 		return o, errors.New("--stage is required")
 	case o.Out == "":
 		return o, errors.New("--out is required")
+	case o.StepTimeout <= 0:
+		return o, fmt.Errorf("--step-timeout %v: expected a positive duration", o.StepTimeout)
 	}
 	if *verbose {
 		o.Log = stderr

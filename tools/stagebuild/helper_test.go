@@ -650,9 +650,10 @@ type stageTest struct {
 	base          string            // "" for the shared base
 	args          map[string]string // build arguments
 	tail          int
-	ctxTime       time.Time // modification time of the context files
-	singleID      bool      // force the sandbox's single-id mode
-	imageName     string    // Options.ImageName
+	ctxTime       time.Time     // modification time of the context files
+	singleID      bool          // force the sandbox's single-id mode
+	imageName     string        // Options.ImageName
+	stepTimeout   time.Duration // Options.StepTimeout
 	// layers is how many layers the build must add to its base, one per
 	// RUN, COPY, ADD and WORKDIR other than / (as BuildKit, even for a
 	// step that changed nothing); the helpers that read them check it.
@@ -712,6 +713,7 @@ func (st stageTest) build(tb testing.TB) built {
 		Log:           &log,
 		TailLines:     st.tail,
 		ImageName:     st.imageName,
+		StepTimeout:   st.stepTimeout,
 		singleID:      st.singleID,
 	}
 	err := Build(context.Background(), o)

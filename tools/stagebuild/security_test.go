@@ -680,3 +680,31 @@ func TestCancelStopsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestStepTimeout checks that a RUN step that outlives the stage's step
+// timeout is ended, with every process it started, and fails the build
+// naming the step, its line and the limit; a step within it is unaffected.
+func TestStepTimeout(t *testing.T) {
+	requireSandbox(t)
+	cf := "FROM stagex/core-base AS test\nRUN probe write w /first x\nRUN probe sleep 1h\n"
+	start := time.Now()
+	b := stageTest{containerfile: cf, stepTimeout: time.Second}.build(t)
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("the build took %v; the step should have ended after 1s", took)
+	}
+	if b.err == nil {
+		t.Fatal("a step sleeping an hour passed a 1s step timeout")
+	}
+	for _, w := range []string{"step 2 (", "Containerfile:3) exceeded 1s", "RUN probe sleep 1h"} {
+		if !strings.Contains(b.err.Error(), w) {
+			t.Errorf("error %q does not say %q", b.err, w)
+		}
+	}
+	if _, err := os.Stat(b.opts.Out); err == nil {
+		t.Errorf("a failed build left %s", b.opts.Out)
+	}
+	ok := stageTest{containerfile: "FROM stagex/core-base AS test\nRUN probe sleep 10ms\n", stepTimeout: 20 * time.Second, layers: 1}.build(t)
+	if ok.err != nil {
+		t.Errorf("a step within its timeout failed: %v", ok.err)
+	}
+}

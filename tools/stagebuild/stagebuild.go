@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/stagex/stagex-bazel/tools/containerfile"
@@ -54,11 +55,18 @@ type Options struct {
 	WorkDir       string            // scratch space; removed afterwards
 	Log           io.Writer         // progress and RUN output; nil discards
 	TailLines     int               // lines of RUN output kept for errors
+	StepTimeout   time.Duration     // longest a RUN step may take; 0 means DefaultStepTimeout
 
 	// singleID forces the sandbox's single-id mode, for tests that check,
 	// as root, how a build runs under Bazel's linux-sandbox.
 	singleID bool
 }
+
+// DefaultStepTimeout is how long one RUN step may take unless the stage
+// says otherwise (stagex_stage's step_timeout): generous, as StageX's
+// longest steps (compilers, kernels) take hours on small machines, but a
+// step that hangs still ends.
+const DefaultStepTimeout = 24 * time.Hour
 
 // Build runs the stage and writes its image. On error nothing is left at
 // Out or DigestOut.
@@ -68,6 +76,9 @@ func Build(ctx context.Context, o Options) (err error) {
 	}
 	if o.TailLines == 0 {
 		o.TailLines = 40
+	}
+	if o.StepTimeout == 0 {
+		o.StepTimeout = DefaultStepTimeout
 	}
 	defer func() {
 		if err != nil {
@@ -345,7 +356,9 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 	if !emulated && b.singleID() {
 		recordChown = func(c sandbox.Chown) { chowns = append(chowns, c) }
 	}
-	err = sandbox.Run(ctx, sandbox.Spec{
+	stepCtx, cancel := context.WithTimeout(ctx, b.o.StepTimeout)
+	defer cancel()
+	err = sandbox.Run(stepCtx, sandbox.Spec{
 		Root:     b.root,
 		Args:     argv,
 		Env:      runEnv(s.Env),
@@ -362,6 +375,9 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		Stdout:          out,
 		Stderr:          out,
 	})
+	if err != nil && ctx.Err() == nil && errors.Is(stepCtx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("step %d (%s:%d) exceeded %v: %s\nlast lines of its output:\n%s", b.stepNumber(s), b.file.Path, s.Line, b.o.StepTimeout, s.Original, tail.String())
+	}
 	if err != nil {
 		return fmt.Errorf("%s:%d: %s failed: %v\nlast lines of its output:\n%s", b.file.Path, s.Line, s.Original, err, tail.String())
 	}
@@ -372,6 +388,16 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		return b.ownNewPaths(before, owner)
 	}
 	return b.recordChowns(chowns)
+}
+
+// stepNumber is s's number in its stage, from 1, as the build log counts.
+func (b *builder) stepNumber(s *containerfile.Step) int {
+	for i := range b.stage.Steps {
+		if &b.stage.Steps[i] == s {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func orRoot(dir string) string {
