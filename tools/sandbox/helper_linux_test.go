@@ -147,7 +147,11 @@ func helperMain(args []string) int {
 		var st unix.Statfs_t
 		err := unix.Statfs(args[1], &st)
 		out["type"] = fmt.Sprintf("%#x", st.Type)
+		out["bytes"] = fmt.Sprint(st.Blocks * uint64(st.Bsize))
 		out["err"] = errString(err)
+	case "fill": // fill PATH BYTES: write BYTES zero bytes to PATH
+		n, _ := strconv.Atoi(args[2])
+		out["err"] = errString(os.WriteFile(args[1], make([]byte, n), 0o644))
 	case "net":
 		netProbe(args[1], out)
 	case "devices":

@@ -125,7 +125,7 @@ func setupAndStartCommand(cfg *initConfig) (pid int, sup *chownSupervisor, err e
 		return 0, sup, err
 	}
 	if cfg.TmpFS {
-		if err := unix.Mount("tmpfs", root+"/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
+		if err := unix.Mount("tmpfs", root+"/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777,size="+TmpSize); err != nil {
 			return 0, sup, fmt.Errorf("mounting tmpfs on /tmp: %w", err)
 		}
 	}
@@ -188,6 +188,9 @@ func setupAndStartCommand(cfg *initConfig) (pid int, sup *chownSupervisor, err e
 		if sup, err = startChownSupervisor(); err != nil {
 			return 0, nil, err
 		}
+	}
+	if err := limitCommand(cfg.FileSizeLimit); err != nil {
+		return 0, sup, err
 	}
 	pid, err = syscall.ForkExec(argv0, cfg.Args, &syscall.ProcAttr{
 		Dir:   cfg.Dir,
@@ -362,7 +365,7 @@ var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
 
 // setupDev mounts a tmpfs at dir and fills it with the usual minimum.
 func setupDev(dir string) error {
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755"); err != nil {
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_STRICTATIME, "mode=755,size="+DevSize); err != nil {
 		return fmt.Errorf("mounting tmpfs on /dev: %w", err)
 	}
 	for _, name := range devices {
@@ -394,7 +397,7 @@ func setupDev(dir string) error {
 	if err := os.Mkdir(dir+"/shm", 0o1777); err != nil {
 		return err
 	}
-	if err := unix.Mount("shm", dir+"/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777"); err != nil {
+	if err := unix.Mount("shm", dir+"/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size="+DevSize); err != nil {
 		return fmt.Errorf("mounting /dev/shm: %w", err)
 	}
 	if err := os.Mkdir(dir+"/pts", 0o755); err != nil {
@@ -530,6 +533,22 @@ func limitCaps() error {
 	data[0].Inheritable, data[1].Inheritable = 0, 0
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capset: %w", err)
+	}
+	return nil
+}
+
+// limitCommand sets what the command inherits: no_new_privs (no execve
+// gains privileges through set-id bits or file capabilities; a root step
+// has them all in its namespace already, a USER step must not get them) and
+// the largest file it may write (RLIMIT_FSIZE: beyond it a write fails with
+// EFBIG and the process gets SIGXFSZ).
+func limitCommand(fileSize int64) error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("setting no_new_privs: %w", err)
+	}
+	lim := unix.Rlimit{Cur: uint64(fileSize), Max: uint64(fileSize)}
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+		return fmt.Errorf("limiting file size to %d bytes: %w", fileSize, err)
 	}
 	return nil
 }

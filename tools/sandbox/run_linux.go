@@ -36,6 +36,8 @@ type initConfig struct {
 	Pipes    []PipeFile
 	// RecordChowns emulates chown in single-id mode (see chown_linux.go).
 	RecordChowns bool
+	// FileSizeLimit is the largest file the command may write.
+	FileSizeLimit int64
 }
 
 // initResult is what the init sends back over a pipe before it exits.
@@ -100,10 +102,17 @@ func (spec *Spec) config() (*initConfig, error) {
 	if len(host) > 64 {
 		return nil, fmt.Errorf("Spec.Hostname %q is longer than 64 bytes", host)
 	}
+	fileSize := spec.FileSizeLimit
+	if fileSize == 0 {
+		fileSize = DefaultFileSizeLimit
+	}
+	if fileSize < 0 {
+		return nil, fmt.Errorf("Spec.FileSizeLimit %d is negative", spec.FileSizeLimit)
+	}
 	return &initConfig{
 		Root: root, Args: spec.Args, Env: spec.Env, Dir: path.Clean(dir),
 		User: spec.User, Hostname: host, TmpFS: spec.TmpFS, Pipes: spec.Pipes,
-		RecordChowns: spec.RecordChown != nil,
+		RecordChowns: spec.RecordChown != nil, FileSizeLimit: fileSize,
 	}, nil
 }
 

@@ -94,8 +94,11 @@ type Spec struct {
 	User string
 	// Hostname is the UTS host name; "" means "stagex".
 	Hostname string
-	// TmpFS mounts an empty tmpfs on /tmp for the run.
+	// TmpFS mounts an empty tmpfs on /tmp for the run (at most TmpSize).
 	TmpFS bool
+	// FileSizeLimit is the largest file the command may write, in bytes;
+	// 0 means DefaultFileSizeLimit.
+	FileSizeLimit int64
 	// SingleID forces single-id mode (see the package doc) even when the
 	// caller could map a range of ids: the run then behaves as under
 	// Bazel's linux-sandbox, which tests of that mode use.
@@ -162,6 +165,20 @@ func (e *ExitError) Error() string {
 // ErrUnsupported is wrapped by every error that says the kernel or the
 // environment does not let this process create the namespaces it needs.
 var ErrUnsupported = errors.New("user namespaces are not available")
+
+// Limits of every run. The command cannot raise them: it has no_new_privs
+// and no capability outside its user namespace.
+const (
+	// DefaultFileSizeLimit is the largest file a command may write unless
+	// Spec.FileSizeLimit says otherwise: generous (a layer may hold 64 GiB
+	// of files, see layer.DefaultMaxBytes), but finite.
+	DefaultFileSizeLimit = 64 << 30
+	// DevSize bounds each of the RAM-backed /dev and /dev/shm, as runc's
+	// default OCI spec does (BuildKit runs RUN steps with it).
+	DevSize = "65536k"
+	// TmpSize bounds the RAM-backed /tmp of Spec.TmpFS.
+	TmpSize = "1g"
+)
 
 // RequireEnv names the environment variable that, set to 1, turns the
 // tests' skip where Supported fails into a failure (CI sets it), so that a

@@ -1114,3 +1114,36 @@ func TestEmulatedChown(t *testing.T) {
 		t.Errorf("range mode recorded %v, want nothing", got)
 	}
 }
+
+// TestLimits checks what bounds every command: no_new_privs, the largest
+// file it may write, and the sizes of the RAM-backed /dev and /dev/shm.
+func TestLimits(t *testing.T) {
+	requireNamespaces(t)
+	root := newRoot(t)
+	if got := runHelper(t, Spec{Root: root}, "info")["nonewprivs"]; got != "1" {
+		t.Errorf("NoNewPrivs of a root command = %v, want 1", got)
+	}
+	for _, dir := range []string{"/dev", "/dev/shm"} {
+		got := runHelper(t, Spec{Root: root}, "statfs", dir)
+		if got["bytes"] != fmt.Sprint(65536*1024) {
+			t.Errorf("%s holds %v bytes (%v), want %s", dir, got["bytes"], got["err"], DevSize)
+		}
+	}
+	for _, tt := range []struct {
+		name  string
+		limit int64
+		size  string
+		want  string
+	}{
+		{"within the limit", 1 << 20, "1048576", "ok"},
+		{"beyond the limit", 1 << 20, "1048577", "EFBIG"},
+		{"the default is generous", 0, "8388608", "ok"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := runHelper(t, Spec{Root: root, FileSizeLimit: tt.limit}, "fill", "/big", tt.size)
+			if got["err"] != tt.want {
+				t.Errorf("writing %s bytes with a limit of %d: %v, want %s", tt.size, tt.limit, got["err"], tt.want)
+			}
+		})
+	}
+}
