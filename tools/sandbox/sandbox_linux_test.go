@@ -448,13 +448,10 @@ func TestUser(t *testing.T) {
 				if got["capeff"] != wantEff {
 					t.Errorf("CapEff = %v, want %s", got["capeff"], wantEff)
 				}
-				// An emulated USER has no_new_privs; others do not need it.
-				wantNNP := "0"
-				if single && tt.uid != 0 {
-					wantNNP = "1"
-				}
-				if got["nonewprivs"] != wantNNP {
-					t.Errorf("NoNewPrivs = %v, want %s", got["nonewprivs"], wantNNP)
+				// Every command has no_new_privs, root or not, emulated
+				// or not (see limitCommand).
+				if got["nonewprivs"] != "1" {
+					t.Errorf("NoNewPrivs = %v, want 1", got["nonewprivs"])
 				}
 			})
 		}
