@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/regfile"
 )
 
 // Identity is what a USER value resolves to.
@@ -94,9 +94,11 @@ func readDB(name string, r io.Reader, isGroup bool) ([]dbEntry, error) {
 	return out, nil
 }
 
-// loadDB reads a database file; a missing file is an empty database.
+// loadDB reads a database file; a missing file is an empty database. It
+// must be a regular file: a FIFO planted at /etc/passwd by an earlier step
+// fails at once instead of blocking the build.
 func loadDB(path string, isGroup bool) ([]dbEntry, error) {
-	f, err := os.Open(path)
+	f, _, err := regfile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

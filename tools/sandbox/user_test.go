@@ -1,9 +1,13 @@
 package sandbox
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
 )
@@ -87,6 +91,42 @@ func TestResolveUserWithoutFiles(t *testing.T) {
 	}
 	if _, err := resolveUser("builder", nil, nil); err == nil {
 		t.Errorf("named USER with no passwd: want an error")
+	}
+}
+
+// TestLookupUserFIFO checks that a FIFO where /etc/passwd or /etc/group
+// should be (a step can make one) fails at once, naming it, instead of
+// blocking the build on a read that no writer will ever answer.
+func TestLookupUserFIFO(t *testing.T) {
+	for _, which := range []string{"passwd", "group"} {
+		t.Run(which, func(t *testing.T) {
+			dir := t.TempDir()
+			passwd, group := filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
+			if err := os.WriteFile(passwd, []byte("builder:x:1000:1000::/home/builder:/bin/sh\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(group, []byte("builder:x:1000:\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fifo := filepath.Join(dir, which)
+			os.Remove(fifo)
+			if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := LookupUser("builder", passwd, group)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), fifo) || !strings.Contains(err.Error(), "FIFO") {
+					t.Errorf("LookupUser with a FIFO as %s: %v; want an error naming it as a FIFO", which, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("LookupUser blocked on a FIFO as %s", which)
+			}
+		})
 	}
 }
 
