@@ -148,6 +148,25 @@ shared_trees=$root/../shared/stagex-trees
 if [ -d "$shared_trees" ]; then
   flags+=(--distdir="$(cd "$shared_trees" && pwd)")
 fi
+# StageX's stage0 sources (../shared/stage0-sources) under the names the
+# real trees' package.toml give them. There, those names are small files
+# that hold the name of the archive (a symbolic link written as text); a
+# directory of real links to the archives serves them as --distdir.
+shared_stage0=$root/../shared/stage0-sources
+stage0_distdir=""
+if [ -d "$shared_stage0" ]; then
+  stage0_distdir=$tmp/stage0-distdir
+  mkdir -p "$stage0_distdir"
+  for f in "$shared_stage0"/*; do
+    name=${f##*/}
+    target=$f
+    if [ "$(stat -c %s "$f")" -lt 100 ] && [ -f "$shared_stage0/$(cat "$f")" ]; then
+      target=$shared_stage0/$(cat "$f")
+    fi
+    ln -s "$(cd "${target%/*}" && pwd)/${target##*/}" "$stage0_distdir/$name"
+  done
+  flags+=(--distdir="$stage0_distdir")
+fi
 if [ -n "${STAGEX_E2E_OVERRIDE:-}" ]; then
   flags+=(--override_module=stagex="$STAGEX_E2E_OVERRIDE")
 fi
@@ -219,6 +238,17 @@ if [ -d "$shared_trees" ]; then
   say "StageX's releases: bazel build --nobuild @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/..."
   bazel build --nobuild "${flags[@]}" @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/... 2>&1 |
     grep -v '^WARNING: Download from' || die "StageX's real releases do not analyse"
+  # The one package of a real tree whose sources this machine has: built
+  # from the imported 2026.01.0 tree, its image must be the one that tree
+  # pins (StageX's published digest), checked by the tree's digest test.
+  if [ -n "$stage0_distdir" ]; then
+    say "StageX 2026.01.0's bootstrap-stage0, built from the imported tree: bazel test @stagex_2026_01_0//packages/bootstrap/stage0:stage0_digest_test"
+    bazel test "${flags[@]}" @stagex_2026_01_0//packages/bootstrap/stage0:stage0_digest_test ||
+      die "StageX 2026.01.0's bootstrap-stage0 is not the image the tree pins"
+    grep -F bootstrap-stage0 "$(bazel info "${flags[@]}" output_base)/external/"*stagex_2026_01_0/digests/bootstrap.txt 2>/dev/null | sed 's/^/e2e: pinned by the tree: /' || true
+  elif [ "${STAGEX_REQUIRE_TREES:-}" = 1 ]; then
+    die "STAGEX_REQUIRE_TREES=1 but $shared_stage0 is missing"
+  fi
 elif [ "${STAGEX_REQUIRE_TREES:-}" = 1 ]; then
   die "STAGEX_REQUIRE_TREES=1 but $shared_trees is missing"
 else
