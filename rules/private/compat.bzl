@@ -5,7 +5,7 @@ load("@stagex_sources//:availability.bzl", "MISSING")
 def sources_compatibility(sources):
     """target_compatible_with entries for a target that reads `sources`.
 
-    Offline (STAGEX_OFFLINE=1, which tools/setup sets where the registries
+    Offline (STAGEX_OFFLINE=1, which tools/scripts/setup sets where the registries
     are out of reach), a package whose source files are neither in the
     repository cache, a --distdir directory nor fetch/ is incompatible, so
     `bazel build //packages/...` and `bazel test //...` skip it instead of

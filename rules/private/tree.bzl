@@ -15,7 +15,7 @@ skips, gets targets that fail with the translator's `file:line: message`
 where they are used; the rest of the tree is unaffected): the extension downloads the archive through Bazel's downloader
 (pinned by sha256, kept in the repository cache, taken from a --distdir
 without network), translates it with the same translator as `bazel run
-//:gazelle` (tools/tree, compiled by rules/private/translator.bzl), makes
+//:gazelle` (tools/internal/tree, compiled by rules/private/translator.bzl), makes
 one pinned download per package source (`@<name>_sources`), and writes a
 digest test per published image against the tree's own digests/*.txt.
 

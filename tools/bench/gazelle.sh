@@ -17,9 +17,9 @@ arg=${1:-450}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-bazel build //:gazelle_bin //tools/cmd/benchtree >/dev/null 2>&1
+bazel build //:gazelle_bin //tools/bench/cmd/benchtree >/dev/null 2>&1
 bin=$(bazel cquery --output=files //:gazelle_bin 2>/dev/null)
-gen=$(bazel cquery --output=files //tools/cmd/benchtree 2>/dev/null)
+gen=$(bazel cquery --output=files //tools/bench/cmd/benchtree 2>/dev/null)
 
 if [[ $arg == *.tar.gz ]]; then
   mkdir -p "$work/tree"

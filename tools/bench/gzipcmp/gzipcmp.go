@@ -1,5 +1,5 @@
 // Package gzipcmp compares gzip settings for layer writing. Each setting
-// compresses a tar stream the way tools/layer writes layers: the
+// compresses a tar stream the way tools/internal/layer writes layers: the
 // uncompressed bytes go through sha256 (the diff ID) while they are
 // compressed, and the compressed bytes through another sha256 (the
 // digest). A setting is usable for layers only if its output depends on
@@ -39,7 +39,7 @@ type Setting struct {
 	BlockSize, Blocks int
 }
 
-// Settings are the candidates measured. The first is what tools/layer
+// Settings are the candidates measured. The first is what tools/internal/layer
 // uses today.
 var Settings = []Setting{
 	{Name: "pgzip-l1-1MiB-x4", Kind: "pgzip", Level: 1, BlockSize: 1 << 20, Blocks: 4},
@@ -74,7 +74,7 @@ func (c *counter) Write(p []byte) (int, error) {
 }
 
 // newWriter returns a gzip writer of setting s to w, with the fixed header
-// tools/layer writes (no name, time 0, OS unknown).
+// tools/internal/layer writes (no name, time 0, OS unknown).
 func newWriter(s Setting, w io.Writer) (io.WriteCloser, error) {
 	switch s.Kind {
 	case "pgzip":

@@ -17,7 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/stagex/stagex-bazel/tools/layer/bench"
+	"github.com/stagex/stagex-bazel/tools/internal/layer/bench"
 )
 
 // sample returns n bytes that mix text-like and random runs.
@@ -96,7 +96,7 @@ func TestDeterministic(t *testing.T) {
 
 // TestBlocksInFlightDoNotChangeOutput checks that pgzip settings that
 // differ only in the number of blocks in flight write the same bytes, so
-// that tools/layer may change that number without changing any digest.
+// that tools/internal/layer may change that number without changing any digest.
 func TestBlocksInFlightDoNotChangeOutput(t *testing.T) {
 	data := sample(5<<20+1, 3)
 	digests := map[[2]int]string{}
@@ -138,7 +138,7 @@ func TestWriteTree(t *testing.T) {
 }
 
 // BenchmarkTree writes a generated 256 MiB tree with each setting, reading
-// the files as tools/layer does; x-sha256 is the ratio layerbench prints
+// the files as tools/internal/layer does; x-sha256 is the ratio layerbench prints
 // (throughput over that of plain sha256 over the files).
 func BenchmarkTree(b *testing.B) {
 	dir := b.TempDir()

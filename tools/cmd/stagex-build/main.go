@@ -11,8 +11,8 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/stagex/stagex-bazel/tools/sandbox"
-	"github.com/stagex/stagex-bazel/tools/stagebuild"
+	"github.com/stagex/stagex-bazel/tools/internal/sandbox"
+	"github.com/stagex/stagex-bazel/tools/internal/stagebuild"
 )
 
 func main() {

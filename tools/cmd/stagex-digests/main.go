@@ -8,7 +8,7 @@ package main
 import (
 	"os"
 
-	"github.com/stagex/stagex-bazel/tools/digests"
+	"github.com/stagex/stagex-bazel/tools/internal/digests"
 )
 
 func main() {

@@ -7,7 +7,7 @@ package main
 import (
 	"os"
 
-	"github.com/stagex/stagex-bazel/tools/imageimport"
+	"github.com/stagex/stagex-bazel/tools/internal/imageimport"
 )
 
 func main() {

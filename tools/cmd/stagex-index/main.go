@@ -12,7 +12,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/ociimage"
+	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 )
 
 type list []string

@@ -13,7 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/stagex/stagex-bazel/tools/push"
+	"github.com/stagex/stagex-bazel/tools/internal/push"
 )
 
 func main() {

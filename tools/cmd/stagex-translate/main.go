@@ -1,5 +1,5 @@
 // Command stagex-translate translates a whole StageX source tree (see
-// tools/tree); the stagex_tree module extension runs it on a release
+// tools/internal/tree); the stagex_tree module extension runs it on a release
 // archive.
 //
 //	stagex-translate sources -root DIR
@@ -19,7 +19,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stagex/stagex-bazel/tools/tree"
+	"github.com/stagex/stagex-bazel/tools/internal/tree"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stagex/stagex-bazel/tools/signing/cli"
+	"github.com/stagex/stagex-bazel/tools/internal/signing/cli"
 )
 
 func main() {

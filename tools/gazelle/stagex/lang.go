@@ -33,8 +33,8 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/resolve"
 	"github.com/bazelbuild/bazel-gazelle/rule"
 
-	"github.com/stagex/stagex-bazel/tools/buildfile"
-	"github.com/stagex/stagex-bazel/tools/translate"
+	"github.com/stagex/stagex-bazel/tools/internal/buildfile"
+	"github.com/stagex/stagex-bazel/tools/internal/translate"
 )
 
 const langName = "stagex"
