@@ -17,7 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/stagex/stagex-bazel/tools/internal/layer/bench"
+	"github.com/stagex/stagex-bazel/tools/bench/layerbench"
 )
 
 // sample returns n bytes that mix text-like and random runs.
@@ -121,7 +121,7 @@ func TestBlocksInFlightDoNotChangeOutput(t *testing.T) {
 
 func TestWriteTree(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := bench.Generate(dir, 2<<20, 5); err != nil {
+	if _, err := layerbench.Generate(dir, 2<<20, 5); err != nil {
 		t.Fatal(err)
 	}
 	a, err := WriteTree(dir, Settings[0])
@@ -142,14 +142,14 @@ func TestWriteTree(t *testing.T) {
 // (throughput over that of plain sha256 over the files).
 func BenchmarkTree(b *testing.B) {
 	dir := b.TempDir()
-	tr, err := bench.Generate(dir, 256<<20, 1)
+	tr, err := layerbench.Generate(dir, 256<<20, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := bench.HashFiles(dir); err != nil { // into the page cache
+	if _, _, err := layerbench.HashFiles(dir); err != nil { // into the page cache
 		b.Fatal(err)
 	}
-	_, shaTime, err := bench.HashFiles(dir)
+	_, shaTime, err := layerbench.HashFiles(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func BenchmarkTree(b *testing.B) {
 // treeTar is the generated tree layerbench uses, as one uncompressed tar.
 func treeTar(b *testing.B, size int64) []byte {
 	dir := b.TempDir()
-	if _, err := bench.Generate(dir, size, 1); err != nil {
+	if _, err := layerbench.Generate(dir, size, 1); err != nil {
 		b.Fatal(err)
 	}
 	var buf bytes.Buffer

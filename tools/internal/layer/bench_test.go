@@ -4,15 +4,15 @@ import (
 	"io"
 	"testing"
 
+	"github.com/stagex/stagex-bazel/tools/bench/layerbench"
 	"github.com/stagex/stagex-bazel/tools/internal/layer"
-	"github.com/stagex/stagex-bazel/tools/internal/layer/bench"
 )
 
 // BenchmarkWrite writes a generated 32 MiB tree as a layer; its MB/s counts
 // the files' bytes.
 func BenchmarkWrite(b *testing.B) {
 	dir := b.TempDir()
-	tr, err := bench.Generate(dir, 32<<20, 1)
+	tr, err := layerbench.Generate(dir, 32<<20, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,13 +27,13 @@ func BenchmarkWrite(b *testing.B) {
 // BenchmarkHashFiles is plain sha256 over the same files, for comparison.
 func BenchmarkHashFiles(b *testing.B) {
 	dir := b.TempDir()
-	tr, err := bench.Generate(dir, 32<<20, 1)
+	tr, err := layerbench.Generate(dir, 32<<20, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(tr.Bytes)
 	for b.Loop() {
-		if _, _, err := bench.HashFiles(dir); err != nil {
+		if _, _, err := layerbench.HashFiles(dir); err != nil {
 			b.Fatal(err)
 		}
 	}

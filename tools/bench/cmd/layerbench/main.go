@@ -11,7 +11,7 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/stagex/stagex-bazel/tools/internal/layer/bench"
+	"github.com/stagex/stagex-bazel/tools/bench/layerbench"
 )
 
 func main() {
@@ -27,7 +27,7 @@ func main() {
 }
 
 func run(dir, sizeFlag string, seed uint64, keep bool) error {
-	size, err := bench.ParseSize(sizeFlag)
+	size, err := layerbench.ParseSize(sizeFlag)
 	if err != nil {
 		return err
 	}
@@ -38,11 +38,11 @@ func run(dir, sizeFlag string, seed uint64, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(tree)
 	}
-	tr, err := bench.Generate(tree, size, seed)
+	tr, err := layerbench.Generate(tree, size, seed)
 	if err != nil {
 		return err
 	}
-	r, err := bench.Measure(tree, tr)
+	r, err := layerbench.Measure(tree, tr)
 	if err != nil {
 		return err
 	}

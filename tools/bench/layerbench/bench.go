@@ -1,7 +1,7 @@
-// Package bench measures how fast package layer writes layers: it makes a
+// Package layerbench measures how fast package layer writes layers: it makes a
 // tree of mixed files, times writing it as a layer (tar, gzip and both
 // sha256 digests) and times plain sha256 over the same file contents.
-package bench
+package layerbench
 
 import (
 	"crypto/sha256"
