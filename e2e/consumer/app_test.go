@@ -19,8 +19,13 @@ import (
 
 // descriptor is the part of an OCI content descriptor these checks read.
 type descriptor struct {
-	Digest string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
 }
+
+// indexMediaType is an OCI image index: BuildKit's layouts list one, which
+// holds the image manifest (the digest StageX pins).
+const indexMediaType = "application/vnd.oci.image.index.v1+json"
 
 // image is what these checks read of an OCI layout holding one image: the
 // manifest's digest, its layers and the config's entrypoint. The layout is
@@ -50,16 +55,21 @@ func blobPath(dir, digest string) string {
 
 func readImage(t *testing.T, dir string) image {
 	t.Helper()
+	var index struct{ Manifests []descriptor }
 	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var index struct{ Manifests []descriptor }
 	if err := json.Unmarshal(data, &index); err != nil {
 		t.Fatalf("%s/index.json: %v", dir, err)
 	}
+	for len(index.Manifests) == 1 && index.Manifests[0].MediaType == indexMediaType {
+		inner := index.Manifests[0].Digest
+		index.Manifests = nil
+		readJSON(t, dir, inner, &index)
+	}
 	if len(index.Manifests) != 1 {
-		t.Fatalf("%s/index.json lists %d manifests; expected one image", dir, len(index.Manifests))
+		t.Fatalf("%s: %d manifests where one image was expected", dir, len(index.Manifests))
 	}
 	img := image{dir: dir, digest: index.Manifests[0].Digest}
 	var manifest struct {
