@@ -37,12 +37,6 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// IsUsage reports whether err is, or wraps, a UsageError.
-func IsUsage(err error) bool {
-	var ue *UsageError
-	return errors.As(err, &ue)
-}
-
 // errHelp is what Parse returns for -h: nothing failed.
 var errHelp = errors.New("help requested")
 

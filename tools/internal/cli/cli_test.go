@@ -40,7 +40,8 @@ func TestFlags(t *testing.T) {
 			fs.Var(&Map{M: dirs, Form: "NAME=DIR", NonEmpty: true}, "dir", "NAME=DIR (repeatable)")
 			err := Parse(fs, tc.args)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !IsUsage(err) {
+				var ue *UsageError
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &ue) {
 					t.Fatalf("Parse(%q) = %v; want a usage error containing %q", tc.args, err, tc.wantErr)
 				}
 				return
