@@ -57,7 +57,8 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$root"
-e2e/tree/archive.sh --check
+say "checking the e2e tree's archives against the tree"
+bazel run //tools/testing/cmd/stagex-tree-archive -- --check --dir "$root/e2e/tree"
 say "building the registry, the signer, core-box and core-hello"
 bazel build //tools/testing/cmd/stagex-registry //tools/cmd/stagex-sign //tools/integration/push:box.push //tools/integration/push:hello.push \
   //fixtures/packages/core/box //fixtures/packages/core/hello
