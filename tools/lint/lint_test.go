@@ -1,5 +1,7 @@
 // Package lint checks the whole source tree: Go files are gofmt-clean and
 // every BUILD and .bzl file passes buildifier's format and lint checks.
+// (The shell scripts' check, which needs shellcheck from the host, is
+// tools/lint/shellcheck.)
 //
 // The tests read the checked-out tree itself, found through the runfile
 // symlink of //:MODULE.bazel, so they run unsandboxed and are never cached
@@ -10,7 +12,6 @@ import (
 	"bytes"
 	"flag"
 	"go/format"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"testing"
 
 	"github.com/bazelbuild/rules_go/go/runfiles"
+
+	"github.com/stagex/stagex-bazel/tools/lint/source"
 )
 
 var (
@@ -25,47 +28,22 @@ var (
 	buildifier = flag.String("buildifier", "", "rlocation path of the buildifier binary")
 )
 
-// workspaceRoot follows the runfile symlink of MODULE.bazel back to the
-// source tree it came from.
+// workspaceRoot returns the source tree the test checks.
 func workspaceRoot(t *testing.T) string {
 	t.Helper()
-	if *moduleFile == "" {
-		t.Fatal("-module_file is not set")
-	}
-	link, err := runfiles.Rlocation(*moduleFile)
+	root, err := source.Root(*moduleFile)
 	if err != nil {
-		t.Fatalf("finding runfile %s: %v", *moduleFile, err)
+		t.Fatal(err)
 	}
-	real, err := filepath.EvalSymlinks(link)
-	if err != nil {
-		t.Fatalf("resolving %s: %v", *moduleFile, err)
-	}
-	return filepath.Dir(real)
+	return root
 }
 
-// sourceFiles lists the files under root whose base name matches keep,
-// skipping version control, Bazel's output symlinks and fetched sources.
+// sourceFiles lists the files under root whose base name matches keep.
 func sourceFiles(t *testing.T, root string, keep func(name string) bool) []string {
 	t.Helper()
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "bazel-") || name == "fetch") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && keep(name) {
-			files = append(files, path)
-		}
-		return nil
-	})
+	files, err := source.Files(root, keep)
 	if err != nil {
-		t.Fatalf("walking %s: %v", root, err)
+		t.Fatal(err)
 	}
 	return files
 }
@@ -99,6 +77,9 @@ func TestGofmt(t *testing.T) {
 }
 
 func TestBuildifier(t *testing.T) {
+	if *buildifier == "" {
+		t.Skip("no -buildifier: `bazel test //tools/lint:lint_test` passes the buildifier it builds")
+	}
 	root := workspaceRoot(t)
 	files := sourceFiles(t, root, isStarlark)
 	if len(files) == 0 {

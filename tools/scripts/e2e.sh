@@ -57,7 +57,8 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$root"
-e2e/tree/archive.sh --check
+say "checking the e2e tree's archives against the tree"
+bazel run //tools/testing/cmd/stagex-tree-archive -- --check --dir "$root/e2e/tree"
 say "building the registry, the signer, core-box and core-hello"
 bazel build //tools/testing/cmd/stagex-registry //tools/cmd/stagex-sign //tools/integration/push:box.push //tools/integration/push:hello.push \
   //fixtures/packages/core/box //fixtures/packages/core/hello
@@ -136,8 +137,8 @@ done
 cd "$consumer"
 # The consumer's Bazel server trusts the registry's certificate (and only
 # it: nothing else is reachable anyway).
-bazel() {
-  command bazel --host_jvm_args=-Djavax.net.ssl.trustStore="$tmp/trust.p12" \
+consumer_bazel() {
+  bazel --host_jvm_args=-Djavax.net.ssl.trustStore="$tmp/trust.p12" \
     --host_jvm_args=-Djavax.net.ssl.trustStoreType=PKCS12 \
     --host_jvm_args=-Djavax.net.ssl.trustStorePassword=e2e-trust "$@"
 }
@@ -176,13 +177,13 @@ fi
 # paths; see rules/private/transition.bzl). The bootstrap fixtures need
 # toolchains only StageX registers, for itself.
 say "bazel test //... @stagex_tree//... and StageX's fixture packages in e2e/consumer"
-bazel test "${flags[@]}" //... @stagex_tree//... @stagex//fixtures/packages/core/... @stagex//fixtures/packages/user/...
+consumer_bazel test "${flags[@]}" //... @stagex_tree//... @stagex//fixtures/packages/core/... @stagex//fixtures/packages/user/...
 
 # expect_failure TARGET TEXT [FLAGS...]: building TARGET (with FLAGS after
 # the usual ones) must fail and say TEXT.
 expect_failure() {
   local out
-  if out=$(bazel build "${flags[@]}" "${@:3}" "$1" 2>&1); then
+  if out=$(consumer_bazel build "${flags[@]}" "${@:3}" "$1" 2>&1); then
     die "building $1 succeeded; expected it to fail with: $2"
   fi
   grep -qF "$2" <<<"$out" || die "building $1 failed, but without saying \"$2\":
@@ -194,9 +195,9 @@ expect_failure @core_box_missing "cannot get manifest sha256:0000000000000000000
 
 # core-hello again, with the repository cache off so that every download
 # goes to the registries: only the token flow gets it.
-bazel fetch "${flags[@]}" --repository_cache= --force --repo=@core_hello >/dev/null 2>&1 ||
+consumer_bazel fetch "${flags[@]}" --repository_cache= --force --repo=@core_hello >/dev/null 2>&1 ||
   die "core-hello could not be fetched again from the registry that wants a token:
-$(bazel fetch "${flags[@]}" --repository_cache= --force --repo=@core_hello 2>&1 | tail -20)"
+$(consumer_bazel fetch "${flags[@]}" --repository_cache= --force --repo=@core_hello 2>&1 | tail -20)"
 say "@core_hello comes from the registry that wants a token, through the token flow"
 expect_failure @core_hello_no_token "https://$token_tls_addr/v2/stagex/core-hello/manifests/sha256:" --repository_cache=
 
@@ -211,7 +212,7 @@ say "an unreachable registry fails in ${took}s"
 
 
 # The tree's own pins are checked: a wrong one fails, showing both digests.
-out=$(bazel test "${flags[@]}" @stagex_tree_mispinned//packages/core/hello:hello_digest_test 2>&1) &&
+out=$(consumer_bazel test "${flags[@]}" @stagex_tree_mispinned//packages/core/hello:hello_digest_test 2>&1) &&
   die "the mispinned tree's digest test passed"
 want="digest of core-hello changed: pinned sha256:0000000000000000000000000000000000000000000000000000000000000000, built sha256:"
 grep -qF "$want" <<<"$out" || die "the mispinned tree's digest test failed without saying \"$want\":
@@ -223,7 +224,7 @@ say "a tree with a wrong pin fails its digest test: $(grep -oF "$want" <<<"$out"
 # A package that does not translate fails where it is used, naming the file
 # and line; the rest of its tree, and the other trees, stay usable.
 expect_failure @stagex_tree_broken//packages/core/hello 'packages/core/hello/Containerfile:12: unknown instruction "FROBNICATE"'
-bazel build --nobuild "${flags[@]}" @stagex_tree_broken//packages/bootstrap/stage0 ||
+consumer_bazel build --nobuild "${flags[@]}" @stagex_tree_broken//packages/bootstrap/stage0 ||
   die "the broken tree's good package (bootstrap/stage0) does not analyse"
 # A source download that no mirror, --distdir or cache has, by its sha256.
 expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
@@ -236,16 +237,16 @@ expect_failure @stagex_tree_unfetchable//packages/bootstrap/stage0 \
 # analyses without a single source file.
 if [ -d "$shared_trees" ]; then
   say "StageX's releases: bazel build --nobuild @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/..."
-  bazel build --nobuild "${flags[@]}" @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/... 2>&1 |
+  consumer_bazel build --nobuild "${flags[@]}" @stagex_2025_10_0//packages/... @stagex_2026_01_0//packages/... 2>&1 |
     grep -v '^WARNING: Download from' || die "StageX's real releases do not analyse"
   # The one package of a real tree whose sources this machine has: built
   # from the imported 2026.01.0 tree, its image must be the one that tree
   # pins (StageX's published digest), checked by the tree's digest test.
   if [ -n "$stage0_distdir" ]; then
     say "StageX 2026.01.0's bootstrap-stage0, built from the imported tree: bazel test @stagex_2026_01_0//packages/bootstrap/stage0:stage0_digest_test"
-    bazel test "${flags[@]}" @stagex_2026_01_0//packages/bootstrap/stage0:stage0_digest_test ||
+    consumer_bazel test "${flags[@]}" @stagex_2026_01_0//packages/bootstrap/stage0:stage0_digest_test ||
       die "StageX 2026.01.0's bootstrap-stage0 is not the image the tree pins"
-    grep -F bootstrap-stage0 "$(bazel info "${flags[@]}" output_base)/external/"*stagex_2026_01_0/digests/bootstrap.txt 2>/dev/null | sed 's/^/e2e: pinned by the tree: /' || true
+    grep -F bootstrap-stage0 "$(consumer_bazel info "${flags[@]}" output_base)/external/"*stagex_2026_01_0/digests/bootstrap.txt 2>/dev/null | sed 's/^/e2e: pinned by the tree: /' || true
   elif [ "${STAGEX_REQUIRE_TREES:-}" = 1 ]; then
     die "STAGEX_REQUIRE_TREES=1 but $shared_stage0 is missing"
   fi

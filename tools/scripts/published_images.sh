@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tools/scripts/update_digests.sh and tools/internal/signing/sign.sh: finds the
 # published images under some target patterns, builds them, and groups their
 # layouts by source tree.

@@ -57,11 +57,14 @@ work=$(work_dir remote_cache "$work" "$root")
 
 servers=()
 nginx_pid=""
+# shellcheck disable=SC2317 # the EXIT trap runs it
 cleanup() {
   for ob in "${servers[@]}"; do
     bazel --output_base="$ob" shutdown >/dev/null 2>&1 || true
   done
-  [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+  if [ -n "$nginx_pid" ]; then
+    kill "$nginx_pid" 2>/dev/null || true
+  fi
   if [ "$keep" = 0 ]; then
     chmod -R u+w "$work" 2>/dev/null || true
     rm -rf "$work"

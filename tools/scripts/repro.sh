@@ -59,6 +59,7 @@ done
 work=$(work_dir repro "$work" "$root")
 
 servers=()
+# shellcheck disable=SC2317 # the EXIT trap runs it
 cleanup() {
   # Stop only the Bazel servers this script started, each by its output base.
   for ob in "${servers[@]}"; do

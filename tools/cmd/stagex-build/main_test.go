@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stagex/stagex-bazel/tools/internal/cli"
 )
 
 // TestOutDirectory checks that a build never deletes an output directory
@@ -80,4 +82,42 @@ func listing(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestParse(t *testing.T) {
+	dir := t.TempDir()
+	params := filepath.Join(dir, "params")
+	if err := os.WriteFile(params, []byte("--stage\npackage\n--context\nsrc/a.txt=/x/a\n--build-arg\nV=1 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args, err := cli.ExpandParams([]string{"--containerfile", "C", "@" + params, "--out", "o.oci", "--image", "stagex/core-x=dir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parse(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Containerfile != "C" || o.Stage != "package" || o.Out != "o.oci" || o.Platform != "linux/amd64" ||
+		o.Context["src/a.txt"] != "/x/a" || o.BuildArgs["V"] != "1 2" || o.Images["stagex/core-x"] != "dir" {
+		t.Errorf("parse(%q) = %+v", args, o)
+	}
+	for _, tt := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--stage", "s", "--out", "o"}, "--containerfile is required"},
+		{[]string{"--containerfile", "c", "--out", "o"}, "--stage is required"},
+		{[]string{"--containerfile", "c", "--stage", "s"}, "--out is required"},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--context", "novalue"}, `invalid value "novalue" for flag -context: expected PATH=FILE`},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--build-arg", "A=1", "--build-arg", "A=2"}, `invalid value "A=2" for flag -build-arg: A given twice`},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "extra"}, `unexpected argument "extra"`},
+	} {
+		if _, err := parse(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("parse(%q) error = %v, want %q", tt.args, err, tt.err)
+		}
+	}
+	if _, err := cli.ExpandParams([]string{"@" + filepath.Join(dir, "missing")}); err == nil {
+		t.Error("ExpandParams of a missing parameter file succeeded")
+	}
 }

@@ -7,35 +7,32 @@
 package main
 
 import (
-	"flag"
-	"fmt"
+	"io"
 	"os"
-	"strings"
 
+	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 )
 
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, ",") }
-func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+const usage = "usage: stagex-index --out DIR [--digest-out FILE] [--name STAGE-NAME] --image DIR --image DIR ..."
 
 func main() {
-	var images list
-	out := flag.String("out", "", "layout directory to write")
-	digestOut := flag.String("digest-out", "", "file to write the index digest to")
-	flag.Var(&images, "image", "a single-platform image layout (repeatable, in index order)")
-	name := flag.String("name", "", "the image's name, <stage>-<name>, for index.json")
-	flag.Parse()
-	if err := run(*out, *digestOut, *name, images); err != nil {
-		fmt.Fprintln(os.Stderr, "stagex-index:", err)
-		os.Exit(1)
-	}
+	os.Exit(cli.Exit("stagex-index", run(os.Args[1:], os.Stderr), os.Stderr))
 }
 
-func run(out, digestOut, name string, images []string) error {
+func run(args []string, stderr io.Writer) error {
+	var out, digestOut, name string
+	var images cli.Strings
+	fs := cli.NewFlagSet("stagex-index", usage, stderr)
+	fs.StringVar(&out, "out", "", "layout directory to write")
+	fs.StringVar(&digestOut, "digest-out", "", "file to write the index digest to")
+	fs.Var(&images, "image", "a single-platform image layout (repeatable, in index order)")
+	fs.StringVar(&name, "name", "", "the image's name, <stage>-<name>, for index.json")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
 	if out == "" || len(images) == 0 {
-		return fmt.Errorf("--out and at least one --image are required")
+		return cli.Usagef("--out and at least one --image are required")
 	}
 	digest, err := ociimage.WriteIndex(out, images, name)
 	if err != nil {

@@ -15,50 +15,59 @@
 package main
 
 import (
-	"flag"
 	"fmt"
+	"io"
 	"os"
 
+	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/tree"
 )
 
+const usage = "usage: stagex-translate sources|build -root DIR [-rules LABEL] [-sources-repo @NAME] [-keep-going]"
+
 func main() {
-	if len(os.Args) < 2 || (os.Args[1] != "sources" && os.Args[1] != "build") {
-		fmt.Fprintln(os.Stderr, "usage: stagex-translate sources|build -root DIR [-rules LABEL] [-sources-repo @NAME] [-keep-going]")
-		os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 || (args[0] != "sources" && args[0] != "build") {
+		fmt.Fprintln(stderr, usage)
+		return cli.ExitUsage
 	}
-	cmd := os.Args[1]
-	fs := flag.NewFlagSet("stagex-translate "+cmd, flag.ExitOnError)
+	cmd := args[0]
 	var opts tree.Options
+	fs := cli.NewFlagSet("stagex-translate "+cmd, usage, stderr)
 	fs.StringVar(&opts.Root, "root", ".", "the tree's directory (it holds packages/)")
 	fs.StringVar(&opts.RulesLabel, "rules", "@stagex//rules:defs.bzl", "the .bzl file the BUILD files load the rules from")
 	fs.StringVar(&opts.SourcesRepo, "sources-repo", "@stagex_sources", "the hub repository of the tree's downloads")
 	keepGoing := fs.Bool("keep-going", false, "exit 0 even when packages do not translate (they are reported and fail where used)")
-	fs.Parse(os.Args[2:])
+	if err := cli.Parse(fs, args[1:]); err != nil {
+		return cli.Exit("stagex-translate", err, stderr)
+	}
 
 	res, err := tree.Translate(opts)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%v\nstagex-translate: %s is not a StageX tree; nothing was written\n", err, opts.Root)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "%v\nstagex-translate: %s is not a StageX tree; nothing was written\n", err, opts.Root)
+		return cli.ExitFailed
 	}
 	if cmd == "build" {
 		for _, rel := range res.Skipped {
-			fmt.Fprintf(os.Stderr, "stagex-translate: %s: skipped: a Containerfile without package.toml, as StageX's build skips it\n", rel)
+			fmt.Fprintf(stderr, "stagex-translate: %s: skipped: a Containerfile without package.toml, as StageX's build skips it\n", rel)
 		}
 		for _, f := range res.Unpinned {
-			fmt.Fprintf(os.Stderr, "stagex-translate: %s is missing: its packages get no digest test\n", f)
+			fmt.Fprintf(stderr, "stagex-translate: %s is missing: its packages get no digest test\n", f)
 		}
 	}
 	if err := res.Err(); err != nil {
-		fmt.Fprintf(os.Stderr, "%v\nstagex-translate: %d of %d packages do not translate; the others are translated\n", err, len(res.Failed), len(res.Failed)+len(res.Packages))
+		fmt.Fprintf(stderr, "%v\nstagex-translate: %d of %d packages do not translate; the others are translated\n", err, len(res.Failed), len(res.Failed)+len(res.Packages))
 	}
 	if cmd == "sources" {
-		os.Stdout.Write(res.Index().Format())
+		stdout.Write(res.Index().Format())
 	} else if err := res.Write(); err != nil {
-		fmt.Fprintf(os.Stderr, "stagex-translate: %v\n", err)
-		os.Exit(1)
+		return cli.Exit("stagex-translate", err, stderr)
 	}
 	if len(res.Failed) > 0 && !*keepGoing {
-		os.Exit(1)
+		return cli.ExitFailed
 	}
+	return cli.ExitOK
 }

@@ -5,21 +5,21 @@
 // It is the build action behind images that the `stagex` module extension
 // pins by digest: the repository rule downloads manifest and blobs (each
 // checked against its digest by the downloader); this action verifies the
-// signatures over the pinned digest with stagex-verify's own code, and only
-// then writes the layout. An image without enough signatures therefore
-// fails every build that uses it, before any of its files are used.
+// signatures over the pinned digest with signing.VerifyImages, as
+// stagex-verify does, and only then writes the layout. An image without
+// enough signatures therefore fails every build that uses it, before any of
+// its files are used.
 package imageimport
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/stagex/stagex-bazel/tools/internal/pull"
-	"github.com/stagex/stagex-bazel/tools/internal/signing/cli"
+	"github.com/stagex/stagex-bazel/tools/internal/signing"
 )
 
 // Options say what to import and how to check it.
@@ -40,26 +40,16 @@ type Options struct {
 	Keyring []string
 	// Store is the root of the lookaside signature store.
 	Store string
-	// Policy is the policy file; empty means stagex-verify's default.
+	// Policy is the policy file; empty means the default policy (see
+	// signing.VerifyImagesOptions).
 	Policy string
 	// Out is the layout directory to write (missing or empty).
 	Out string
 	// DigestOut, if set, receives the manifest digest of the image written.
 	DigestOut string
-	// Report, if set, receives stagex-verify's account of the signatures.
+	// Report, if set, receives the account of the signatures: who signed,
+	// who is missing, and why the image is refused.
 	Report string
-}
-
-// VerifyArgs returns the stagex-verify arguments that check o's image.
-func (o Options) VerifyArgs() []string {
-	args := []string{"--store", o.Store, "--repository-prefix", o.Prefix, "--image", o.ImageName, "--digest", o.Digest}
-	for _, k := range o.Keyring {
-		args = append(args, "--keyring", k)
-	}
-	if o.Policy != "" {
-		args = append(args, "--policy", o.Policy)
-	}
-	return args
 }
 
 // Run verifies the signatures, then writes the layout. It writes nothing
@@ -75,13 +65,13 @@ func Run(o Options) error {
 		return fmt.Errorf("%s@%s: a keyring and a signature store are required: pinned images are used only with their maintainers' signatures", o.ImageName, o.Digest)
 	}
 	var report bytes.Buffer
-	code := cli.Verify(o.VerifyArgs(), &report, &report)
+	err := verify(o, &report)
 	if o.Report != "" {
 		if err := os.WriteFile(o.Report, report.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}
-	if code != cli.ExitOK {
+	if err != nil {
 		return fmt.Errorf("%s/%s@%s is not used: its signatures do not meet the policy (signature store %s):\n%s",
 			o.Prefix, o.ImageName, o.Digest, o.Store, indent(report.String()))
 	}
@@ -95,45 +85,32 @@ func Run(o Options) error {
 	return nil
 }
 
+// verify checks the signatures over o's image and writes the account of
+// them to report: skipped key files, who signed, who is missing, and the
+// reason when the image is refused.
+func verify(o Options, report io.Writer) error {
+	rep, err := signing.VerifyImages(signing.VerifyImagesOptions{
+		Keyrings: o.Keyring,
+		Policy:   o.Policy,
+		Store:    o.Store,
+		Prefix:   o.Prefix,
+		Image:    o.ImageName,
+		Digest:   o.Digest,
+	})
+	if err == nil {
+		for _, p := range rep.SkippedKeys {
+			fmt.Fprintf(report, "warning: skipped key file %v\n", p)
+		}
+		rep.Print(report, false)
+		err = rep.Err()
+	}
+	if err != nil {
+		fmt.Fprintln(report, err)
+	}
+	return err
+}
+
 func indent(s string) string {
 	s = strings.TrimRight(s, "\n")
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
-}
-
-// Command runs stagex-import with args (without the program name) and
-// returns its exit code (0 imported, 1 refused or failed, 2 bad usage).
-//
-//	stagex-import --blobs DIR --digest sha256:HEX [--platform OS/ARCH] --image-name NAME
-//	              --keyring FILE ... --store DIR [--policy FILE] [--repository-prefix stagex]
-//	              --out DIR [--digest-out FILE] [--report FILE]
-func Command(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("stagex-import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o Options
-	fs.StringVar(&o.Blobs, "blobs", "", "directory holding the blobs as sha256/<hex> (required)")
-	fs.StringVar(&o.Digest, "digest", "", "the pinned, signed digest: sha256:<hex> of a manifest or index (required)")
-	fs.StringVar(&o.Platform, "platform", "", "platform to take from an index, e.g. linux/amd64")
-	fs.StringVar(&o.ImageName, "image-name", "", "published image name the signatures name, e.g. core-busybox (required)")
-	fs.StringVar(&o.Prefix, "repository-prefix", "stagex", "repository prefix of the signed identity")
-	fs.Func("keyring", "maintainer public key file or directory (repeatable; required)", func(v string) error {
-		o.Keyring = append(o.Keyring, v)
-		return nil
-	})
-	fs.StringVar(&o.Store, "store", "", "root of the lookaside signature store (required)")
-	fs.StringVar(&o.Policy, "policy", "", "signing policy file (TOML)")
-	fs.StringVar(&o.Out, "out", "", "layout directory to write (required)")
-	fs.StringVar(&o.DigestOut, "digest-out", "", "file to write the image's manifest digest to")
-	fs.StringVar(&o.Report, "report", "", "file to write the signature report to")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "stagex-import: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-	if err := Run(o); err != nil {
-		fmt.Fprintf(stderr, "stagex-import: %v\n", err)
-		return 1
-	}
-	return 0
 }

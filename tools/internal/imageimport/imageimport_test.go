@@ -118,19 +118,3 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
-
-func TestCommand(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		code int
-	}{
-		{[]string{"stray"}, 2},
-		{[]string{"--no-such-flag"}, 2},
-		{[]string{"--blobs", "b", "--digest", "sha256:" + strings.Repeat("0", 64), "--image-name", "core-x", "--out", "o"}, 1}, // no keyring
-	} {
-		var stderr bytes.Buffer
-		if code := Command(tc.args, &stderr); code != tc.code || stderr.Len() == 0 {
-			t.Errorf("Command(%q) = %d with %q; expected %d and a message", tc.args, code, stderr.String(), tc.code)
-		}
-	}
-}

@@ -133,32 +133,6 @@ func ParseFile(path string) (*Package, error) {
 	return Parse(path, stage, name, data)
 }
 
-// Lookup returns a function that parses the package a "<stage>-<name>"
-// reference names in the tree at root, for ResolveVersion.
-func Lookup(root string) func(ref string) (*Package, error) {
-	return func(ref string) (*Package, error) {
-		stage, name, err := ParseRef(ref)
-		if err != nil {
-			return nil, err
-		}
-		return ParseFile(filepath.Join(root, "packages", stage, name, "package.toml"))
-	}
-}
-
-// Load parses the package ref ("<stage>-<name>") in the tree at root and
-// resolves its version_from.
-func Load(root, ref string) (*Package, error) {
-	lookup := Lookup(root)
-	p, err := lookup(ref)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.ResolveVersion(lookup); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 // Parse parses data, the package.toml of package name in stage; path names
 // it in errors.
 func Parse(path, stage, name string, data []byte) (*Package, error) {
@@ -704,8 +678,8 @@ func checkFileName(f string) error {
 // ResolveVersion follows version_from, through as many packages as it
 // takes, to a package with a version, and sets the version of p and of its
 // sources without their own, recomputing their file names and mirrors.
-// lookup returns the package a "<stage>-<name>" reference names (see
-// Lookup). Packages without version_from are left as they are. On error p
+// lookup returns the package a "<stage>-<name>" reference names (the
+// translator's looks in its tree). Packages without version_from are left as they are. On error p
 // is unchanged.
 func (p *Package) ResolveVersion(lookup func(ref string) (*Package, error)) error {
 	if p.VersionFrom == "" {

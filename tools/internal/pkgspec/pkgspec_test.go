@@ -644,11 +644,9 @@ func TestResolveVersionSelf(t *testing.T) {
 	checkDiag(t, err, "f", 3, "cycle: core-demo -> core-demo")
 }
 
-func TestParseFileAndLoad(t *testing.T) {
+func TestParseFile(t *testing.T) {
 	root := testfs.WriteTree(t, map[string]string{
 		"packages/core/go/package.toml":    sub("[package]\nname = \"go\"\nversion = \"1.26.1\"\n[sources.go]\nhash = \"@A\"\nmirrors = [\"https://a/go{version}.src.tar.gz\"]\n"),
-		"packages/pallet/go/package.toml":  "[package]\nname = \"go\"\nversion_from = \"core-go\"\n",
-		"packages/user/loop/package.toml":  "[package]\nname = \"loop\"\nversion_from = \"user-loop\"\n",
 		"packages/user/wrong/package.toml": "[package]\nname = \"right\"\n",
 		"package.toml":                     "[package]\nname = \"x\"\n",
 	})
@@ -660,29 +658,14 @@ func TestParseFileAndLoad(t *testing.T) {
 		t.Errorf("ParseFile: stage %q name %q file %q", p.Stage, p.Name, p.Sources[0].File)
 	}
 
-	p, err = Load(root, "pallet-go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Stage != "pallet" || p.Version != "1.26.1" || p.BuildArgs()["VERSION"] != "1.26.1" {
-		t.Errorf("Load(pallet-go): stage %q version %q", p.Stage, p.Version)
-	}
-
-	_, err = Load(root, "user-loop")
-	checkDiag(t, err, filepath.Join(root, "packages", "user", "loop", "package.toml"), 3, "cycle")
-
-	_, err = Load(root, "user-wrong")
-	checkDiag(t, err, filepath.Join(root, "packages", "user", "wrong", "package.toml"), 2, `"right" does not match`)
+	wrong := filepath.Join(root, "packages", "user", "wrong", "package.toml")
+	_, err = ParseFile(wrong)
+	checkDiag(t, err, wrong, 2, `"right" does not match`)
 
 	missing := filepath.Join(root, "packages", "core", "nope", "package.toml")
-	_, err = Load(root, "core-nope")
+	_, err = ParseFile(missing)
 	checkDiag(t, err, missing, 0, "cannot read")
 
 	_, err = ParseFile(filepath.Join(root, "package.toml"))
 	checkDiag(t, err, filepath.Join(root, "package.toml"), 0, "unknown stage")
-
-	_, err = Load(root, "nostage")
-	if err == nil || !strings.Contains(err.Error(), "<stage>-<name>") {
-		t.Errorf("Load(nostage) = %v, want a reference error", err)
-	}
 }

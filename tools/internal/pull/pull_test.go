@@ -344,29 +344,3 @@ func TestAssemble(t *testing.T) {
 		}
 	}
 }
-
-func TestCommand(t *testing.T) {
-	reg := registrytest.Start(t, nil)
-	dir := filepath.Join(t.TempDir(), "image.oci")
-	registrytest.Layout(t, dir, 100, 11)
-	repo := reg.Host() + "/stagex/cmd"
-	digest := pushLayout(t, dir, repo)
-	out := filepath.Join(t.TempDir(), "out.oci")
-	for _, tc := range []struct {
-		args   []string
-		code   int
-		stdout string
-	}{
-		{[]string{"--image", repo + "@" + digest, "--out", out}, 0, digest},
-		{[]string{"--image", repo + "@" + digest}, 2, ""},
-		{[]string{"--out", out}, 2, ""},
-		{[]string{"--image", repo + "@" + digest, "--out", out}, 1, ""}, // out is not empty now
-	} {
-		var stdout, stderr bytes.Buffer
-		code := Command(context.Background(), tc.args, &stdout, &stderr)
-		if code != tc.code || strings.TrimSpace(stdout.String()) != tc.stdout {
-			t.Errorf("Command(%q) = %d, stdout %q; expected %d, %q (stderr: %s)", tc.args, code, stdout.String(), tc.code, tc.stdout, stderr.String())
-		}
-	}
-	registrytest.SameTree(t, dir, out)
-}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -83,6 +84,9 @@ func keyList(keys []trust.Key) string {
 // Report is the outcome of Verify.
 type Report struct {
 	Images []ImageResult
+	// SkippedKeys are the key files VerifyImages could not use, each error
+	// naming its file and why; the other keys still count.
+	SkippedKeys []error
 }
 
 // OK reports whether every image met its threshold.
@@ -115,6 +119,26 @@ func (r *Report) String() string {
 	}
 	fmt.Fprintf(&b, "%d of %d images verified", len(r.Images)-len(r.Failed()), len(r.Images))
 	return b.String()
+}
+
+// Print writes every image's Message (with quiet, only those of the images
+// that failed) and the summary line to w.
+func (r *Report) Print(w io.Writer, quiet bool) {
+	for _, i := range r.Images {
+		if !quiet || !i.OK {
+			fmt.Fprintln(w, i.Message())
+		}
+	}
+	fmt.Fprintf(w, "%d of %d images verified\n", len(r.Images)-len(r.Failed()), len(r.Images))
+}
+
+// Err says how many images lack the required signatures, or is nil when
+// none does.
+func (r *Report) Err() error {
+	if failed := len(r.Failed()); failed > 0 {
+		return fmt.Errorf("%d of %d images lack the required signatures", failed, len(r.Images))
+	}
+	return nil
 }
 
 // Verify checks each image's signatures against the keyring and policy. An

@@ -120,44 +120,6 @@ func TestRunEnv(t *testing.T) {
 	}
 }
 
-func TestParseArgs(t *testing.T) {
-	dir := t.TempDir()
-	params := filepath.Join(dir, "params")
-	if err := os.WriteFile(params, []byte("--stage\npackage\n--context\nsrc/a.txt=/x/a\n--build-arg\nV=1 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args, err := ExpandParams([]string{"--containerfile", "C", "@" + params, "--out", "o.oci", "--image", "stagex/core-x=dir"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := ParseArgs(args, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.Containerfile != "C" || o.Stage != "package" || o.Out != "o.oci" || o.Platform != "linux/amd64" ||
-		o.Context["src/a.txt"] != "/x/a" || o.BuildArgs["V"] != "1 2" || o.Images["stagex/core-x"] != "dir" {
-		t.Errorf("ParseArgs(%q) = %+v", args, o)
-	}
-	for _, tt := range []struct {
-		args []string
-		err  string
-	}{
-		{[]string{"--stage", "s", "--out", "o"}, "--containerfile is required"},
-		{[]string{"--containerfile", "c", "--out", "o"}, "--stage is required"},
-		{[]string{"--containerfile", "c", "--stage", "s"}, "--out is required"},
-		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--context", "novalue"}, "expected KEY=VALUE"},
-		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--build-arg", "A=1", "--build-arg", "A=2"}, "A given twice"},
-		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "extra"}, "unexpected arguments"},
-	} {
-		if _, err := ParseArgs(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
-			t.Errorf("ParseArgs(%q) error = %v, want %q", tt.args, err, tt.err)
-		}
-	}
-	if _, err := ExpandParams([]string{"@" + filepath.Join(dir, "missing")}); err == nil {
-		t.Error("ExpandParams of a missing parameter file succeeded")
-	}
-}
-
 func TestMkdirAllIgnoresUmask(t *testing.T) {
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)

@@ -175,20 +175,6 @@ func (tr *Tree) Image(name string) (Image, bool) {
 	return img, ok
 }
 
-// Broken returns the package directories of the tree that do not
-// translate for a reason found in their package.toml (or its absence),
-// with that reason.
-func (tr *Tree) Broken() map[string]error {
-	tr.load()
-	out := map[string]error{}
-	for rel, e := range tr.dirs {
-		if e.err != nil {
-			out[rel] = e.err
-		}
-	}
-	return out
-}
-
 // Targets returns the names of the targets that other packages may use in
 // package directory rel: its published images' targets as far as its
 // package.toml tells, and always the one named like the directory.

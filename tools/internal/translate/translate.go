@@ -126,8 +126,6 @@ type Source struct {
 // packages directory.
 func (c Config) FetchDir() string { return path.Join(path.Dir(c.PackagesDir), "fetch") }
 
-// --- bootstrap chain (issue 5) ---
-
 // BootstrapStages are the packages that FROM and COPY --from reach through
 // the bootstrap toolchains rather than by their directory: the target
 // platform picks the chain that provides them.
@@ -154,8 +152,6 @@ func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
 	}
 	return "", false
 }
-
-// --- end bootstrap chain ---
 
 // StageXBuildArgs are the build arguments StageX's build passes to every
 // package besides those of its package.toml (src/targets.py): the

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by tools/scripts/repro.sh and tools/scripts/remote_cache.sh, which
 # build the same sources from several checkouts. Source it; it sets nothing
 # else.

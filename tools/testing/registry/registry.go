@@ -170,16 +170,5 @@ func (s *Server) Close() error {
 }
 
 // Done is closed when the server has stopped, by Close or by an error that
-// Err then returns.
+// Close then returns.
 func (s *Server) Done() <-chan struct{} { return s.done }
-
-// Err returns the error that stopped the server, if any, once Done is
-// closed.
-func (s *Server) Err() error {
-	select {
-	case <-s.done:
-		return s.err
-	default:
-		return nil
-	}
-}

@@ -2,15 +2,11 @@ package registry
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestServesDistributionAPI(t *testing.T) {
@@ -92,60 +88,6 @@ func TestRequestLog(t *testing.T) {
 	s.Close()
 	if !strings.Contains(log.String(), "GET /v2/") {
 		t.Errorf("request log %q does not show GET /v2/", log.String())
-	}
-}
-
-func TestCommand(t *testing.T) {
-	addrFile := filepath.Join(t.TempDir(), "addr")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan int)
-	go func() { done <- Command(ctx, []string{"--addr-file", addrFile}, &stdout, &stderr) }()
-
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if b, err := os.ReadFile(addrFile); err == nil {
-			addr = strings.TrimSpace(string(b))
-			break
-		}
-	}
-	if addr == "" {
-		cancel()
-		t.Fatalf("no address file after 10s; stderr: %s", stderr.String())
-	}
-	resp, err := http.Get("http://" + addr + "/v2/")
-	if err != nil {
-		t.Fatalf("the address %s from the file does not answer: %v", addr, err)
-	}
-	resp.Body.Close()
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit code %d after interruption, expected 0; stderr: %s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Command did not return within 10s of its context ending")
-	}
-	if got := strings.TrimSpace(stdout.String()); got != addr {
-		t.Errorf("stdout %q, expected the address %q", got, addr)
-	}
-}
-
-func TestCommandUsage(t *testing.T) {
-	for _, args := range [][]string{
-		{"--addr", "0.0.0.0:0"},
-		{"extra"},
-		{"--no-such-flag"},
-	} {
-		var stdout, stderr bytes.Buffer
-		code := Command(context.Background(), args, &stdout, &stderr)
-		if code == 0 {
-			t.Errorf("Command(%q) = 0; expected a failure", args)
-		}
-		if stderr.Len() == 0 {
-			t.Errorf("Command(%q) printed no reason", args)
-		}
 	}
 }
 
