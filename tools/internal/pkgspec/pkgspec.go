@@ -14,14 +14,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
-
-// stages are the directories under packages/, in bootstrap order.
-var stages = []string{"bootstrap", "core", "pallet", "user"}
-
-// IsStage reports whether s is one of the stages bootstrap, core, pallet
-// and user.
-func IsStage(s string) bool { return slices.Contains(stages, s) }
 
 // Package is a parsed package.toml.
 type Package struct {
@@ -85,33 +79,17 @@ type sourceTemplate struct {
 }
 
 // ImageName returns the package's image name, <stage>-<name>.
-func (p *Package) ImageName() string { return p.Stage + "-" + p.Name }
+func (p *Package) ImageName() string { return stagex.ImageName(p.Stage, p.Name) }
 
 // SubpackageImageName returns the image name of subpackage sub,
 // <stage>-<sub>.
-func (p *Package) SubpackageImageName(sub string) string { return p.Stage + "-" + sub }
+func (p *Package) SubpackageImageName(sub string) string { return stagex.ImageName(p.Stage, sub) }
 
 // Resolved reports whether every version-dependent value is known: false
 // only for a package with version_from before ResolveVersion.
 func (p *Package) Resolved() bool { return p.VersionFrom == "" || p.Version != "" }
 
-// ParseRef splits a package reference "<stage>-<name>", as version_from
-// and image names spell it, at its first "-".
-func ParseRef(ref string) (stage, name string, err error) {
-	stage, name, ok := strings.Cut(ref, "-")
-	if !ok || !IsStage(stage) {
-		return "", "", fmt.Errorf("%q is not <stage>-<name> with stage one of %s", ref, strings.Join(stages, ", "))
-	}
-	if !validName(name) {
-		return "", "", fmt.Errorf("%q: %q is not a valid package name", ref, name)
-	}
-	return stage, name, nil
-}
-
-// namePattern is an image name component as OCI distribution allows it.
-var namePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-
-func validName(s string) bool { return namePattern.MatchString(s) }
+func validName(s string) bool { return stagex.NamePattern.MatchString(s) }
 
 // ParseFile reads and parses the package.toml at path. The stage and name
 // are the two directories above the file: packages/<stage>/<name>/.
@@ -137,7 +115,7 @@ func ParseFile(path string) (*Package, error) {
 // reference names in the tree at root, for ResolveVersion.
 func Lookup(root string) func(ref string) (*Package, error) {
 	return func(ref string) (*Package, error) {
-		stage, name, err := ParseRef(ref)
+		stage, name, err := stagex.ParseImageName(ref)
 		if err != nil {
 			return nil, err
 		}
@@ -162,8 +140,8 @@ func Load(root, ref string) (*Package, error) {
 // Parse parses data, the package.toml of package name in stage; path names
 // it in errors.
 func Parse(path, stage, name string, data []byte) (*Package, error) {
-	if !IsStage(stage) {
-		return nil, diag.Errorf(path, 0, "unknown stage %q: expected one of %s", stage, strings.Join(stages, ", "))
+	if !stagex.IsTier(stage) {
+		return nil, diag.Errorf(path, 0, "unknown stage %q: expected one of %s", stage, strings.Join(stagex.Tiers, ", "))
 	}
 	if !validName(name) {
 		return nil, diag.Errorf(path, 0, "directory name %q is not a valid package name (lower-case letters and digits, separated by '.', '_' or '-')", name)
@@ -275,7 +253,7 @@ func (ps *parser) packageTable(n *node) error {
 		if p.Version != "" {
 			return ps.errorf(c.line, "both version and version_from are set; keep one")
 		}
-		if _, _, err := ParseRef(p.VersionFrom); err != nil {
+		if _, _, err := stagex.ParseImageName(p.VersionFrom); err != nil {
 			return ps.errorf(c.line, "version_from: %v", err)
 		}
 		p.versionFromLine = c.line
@@ -296,7 +274,7 @@ func (ps *parser) packageTable(n *node) error {
 			return err
 		}
 		for i, pl := range p.Platforms {
-			if !validPlatform(pl) {
+			if _, err := stagex.ParsePlatform(pl); err != nil {
 				return ps.errorf(c.line, "platforms[%d] = %q: expected os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8", i, pl)
 			}
 			if slices.Index(p.Platforms, pl) < i {
@@ -318,22 +296,6 @@ func (ps *parser) packageTable(n *node) error {
 		}
 	}
 	return nil
-}
-
-var platformPart = regexp.MustCompile(`^[a-z0-9_]+$`)
-
-// validPlatform reports whether s is os/arch or os/arch/variant.
-func validPlatform(s string) bool {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 {
-		return false
-	}
-	for _, part := range parts {
-		if !platformPart.MatchString(part) {
-			return false
-		}
-	}
-	return true
 }
 
 // license accepts an SPDX expression, or a list of them joined with AND.
@@ -445,7 +407,7 @@ var sourceKeys = []string{"hash", "version", "format", "file", "git_sha", "mirro
 
 var (
 	sourceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]+$`) // of a git commit id
 )
 
 // argPrefix is the build argument prefix of source id: the id upper-cased,
@@ -500,7 +462,7 @@ func (ps *parser) source(n *node) (Source, *sourceTemplate, error) {
 	if s.Hash, err = ps.str(h, "hash"); err != nil {
 		return s, nil, err
 	}
-	if len(s.Hash) != 64 || !hexPattern.MatchString(s.Hash) {
+	if !stagex.IsSHA256Hex(strings.ToLower(s.Hash)) {
 		return s, nil, ps.errorf(h.line, "hash %q is not a sha256: expected 64 hex digits, got %d characters", s.Hash, len(s.Hash))
 	}
 	s.Hash = strings.ToLower(s.Hash)

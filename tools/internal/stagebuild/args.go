@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // kvFlag collects repeated KEY=VALUE flags.
@@ -63,7 +65,7 @@ func ParseArgs(args []string, stderr io.Writer) (Options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.Containerfile, "containerfile", "", "the Containerfile")
 	fs.StringVar(&o.Stage, "stage", "", "the stage to build (name or index)")
-	fs.StringVar(&o.Platform, "platform", "linux/amd64", "the target platform, os/arch[/variant]")
+	fs.StringVar(&o.Platform, "platform", stagex.DefaultPlatform, "the target platform, os/arch[/variant]")
 	fs.StringVar(&o.Base, "base", "", "OCI layout of the stage's base image (none: scratch)")
 	fs.StringVar(&o.Out, "out", "", "OCI layout directory to write")
 	fs.StringVar(&o.DigestOut, "digest-out", "", "file to write the manifest digest to")
