@@ -20,6 +20,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/pull"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/cli"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Options say what to import and how to check it.
@@ -66,7 +67,7 @@ func (o Options) VerifyArgs() []string {
 // but the report when verification fails.
 func Run(o Options) error {
 	if o.Prefix == "" {
-		o.Prefix = "stagex"
+		o.Prefix = stagex.RepositoryPrefix
 	}
 	switch {
 	case o.Blobs == "" || o.Digest == "" || o.ImageName == "" || o.Out == "":
@@ -114,7 +115,7 @@ func Command(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.Digest, "digest", "", "the pinned, signed digest: sha256:<hex> of a manifest or index (required)")
 	fs.StringVar(&o.Platform, "platform", "", "platform to take from an index, e.g. linux/amd64")
 	fs.StringVar(&o.ImageName, "image-name", "", "published image name the signatures name, e.g. core-busybox (required)")
-	fs.StringVar(&o.Prefix, "repository-prefix", "stagex", "repository prefix of the signed identity")
+	fs.StringVar(&o.Prefix, "repository-prefix", stagex.RepositoryPrefix, "repository prefix of the signed identity")
 	fs.Func("keyring", "maintainer public key file or directory (repeatable; required)", func(v string) error {
 		o.Keyring = append(o.Keyring, v)
 		return nil

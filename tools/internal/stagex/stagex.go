@@ -32,9 +32,10 @@ var BootstrapStages = []string{"stage0", "stage1", "stage2", "stage3"}
 // runs of '-'.
 const namePart = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
 
-// NamePattern matches a package or subpackage name, the <name> of an image
-// name <tier>-<name>. Every name in StageX's trees matches it, and it keeps
-// stagex/<tier>-<name> a valid OCI repository.
+// NamePattern matches one component of an OCI repository name, and so a
+// package or subpackage name, the <name> of an image name <tier>-<name>:
+// every name in StageX's trees matches it, and it keeps
+// stagex/<tier>-<name> a valid repository.
 var NamePattern = regexp.MustCompile(`^` + namePart + `$`)
 
 // ImageName returns the image name of package (or subpackage) name in

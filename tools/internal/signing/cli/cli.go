@@ -16,6 +16,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/signing"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/trust"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Exit codes of both commands.
@@ -74,7 +75,7 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&layouts, "layout", "NAME=DIR: an image built by this maintainer, as an OCI layout directory (repeatable)")
 	built := fs.String("built", "", "digests file of this maintainer's own build")
 	store := fs.String("store", "", "root of the signature store (lookaside layout)")
-	prefix := fs.String("repository-prefix", "stagex", "repository prefix of the signed identities")
+	prefix := fs.String("repository-prefix", stagex.RepositoryPrefix, "repository prefix of the signed identities")
 	stamp := fs.String("timestamp", "", "signature time in Unix seconds (default: $SOURCE_DATE_EPOCH, else now)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: stagex-sign --key FILE [--passphrase-file FILE | --passphrase-fd N]
@@ -290,7 +291,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&layouts, "layout", "NAME=DIR: verify the built OCI layout DIR published as NAME; when NAME is pinned by --digests, its digest must equal the pin (repeatable)")
 	image := fs.String("image", "", "single image to verify, e.g. core-busybox (with --digest)")
 	digest := fs.String("digest", "", "manifest digest sha256:<hex> of --image")
-	prefix := fs.String("repository-prefix", "stagex", "repository prefix of the signed identities")
+	prefix := fs.String("repository-prefix", stagex.RepositoryPrefix, "repository prefix of the signed identities")
 	quiet := fs.Bool("q", false, "print only images that fail")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: stagex-verify --keyring DIR|FILE ... [--policy FILE] --store DIR
