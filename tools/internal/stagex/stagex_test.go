@@ -1,6 +1,7 @@
 package stagex
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -98,67 +99,54 @@ func TestDigest(t *testing.T) {
 	}
 }
 
+// TestParsePlatform checks both parsers on the same inputs: ParsePlatform
+// takes a platform exactly as written, NormalizePlatform the way BuildKit
+// reads --platform. "" wants an error that names the input.
 func TestParsePlatform(t *testing.T) {
 	tests := []struct {
-		in, want string // want "" for an error
+		in, exact, normal string
 	}{
-		{"linux/amd64", "linux/amd64"},
-		{"linux/arm64/v8", "linux/arm64/v8"},
-		{"linux/x86_64", "linux/x86_64"},
-		{"Linux/amd64", ""},
-		{"linux", ""},
-		{"linux/", ""},
-		{"linux//amd64", ""},
-		{"linux/amd64/v2/x", ""},
-		{"linux/amd 64", ""},
-		{"linux/amd64:10", ""},
+		{"linux/amd64", "linux/amd64", "linux/amd64"},
+		{"linux/arm64/v8", "linux/arm64/v8", "linux/arm64"},
+		{"linux/x86_64", "linux/x86_64", "linux/amd64"},
+		{"linux/amd64/v1", "linux/amd64/v1", "linux/amd64"},
+		{"linux/amd64/v3", "linux/amd64/v3", "linux/amd64/v3"},
+		{"linux/aarch64", "linux/aarch64", "linux/arm64"},
+		{"linux/arm", "linux/arm", "linux/arm/v7"},
+		{"linux/armhf", "linux/armhf", "linux/arm/v7"},
+		{"linux/armel", "linux/armel", "linux/arm/v6"},
+		{"linux/arm/v6", "linux/arm/v6", "linux/arm/v6"},
+		{"linux/386", "linux/386", "linux/386"},
+		{"linux/i686", "linux/i686", "linux/386"},
+		{"Linux/amd64", "", "linux/amd64"},
+		{"Linux/RISCV64", "", "linux/riscv64"},
+		{"linux", "", ""},
+		{"linux/", "", ""},
+		{"linux//amd64", "", ""},
+		{"linux//v7", "", ""},
+		{"linux/amd64/v2/x", "", ""},
+		{"linux/amd 64", "", ""},
+		{"linux/amd64:10", "", ""},
 	}
 	for _, tt := range tests {
-		p, err := ParsePlatform(tt.in)
-		if tt.want == "" {
-			if err == nil || !strings.Contains(err.Error(), `"`+tt.in+`"`) || !strings.Contains(err.Error(), "os/architecture[/variant]") {
-				t.Errorf("ParsePlatform(%q) = %v, %v; want an error naming it and os/architecture[/variant]", tt.in, p, err)
+		for _, c := range []struct {
+			name  string
+			parse func(string) (Platform, error)
+			want  string
+		}{
+			{"ParsePlatform", ParsePlatform, tt.exact},
+			{"NormalizePlatform", NormalizePlatform, tt.normal},
+		} {
+			p, err := c.parse(tt.in)
+			if c.want == "" {
+				if err == nil || !strings.Contains(err.Error(), `"`+tt.in+`"`) || !strings.Contains(err.Error(), "os/architecture[/variant]") {
+					t.Errorf("%s(%q) = %v, %v; want an error naming it and os/architecture[/variant]", c.name, tt.in, p, err)
+				}
+				continue
 			}
-			continue
-		}
-		if err != nil || p.String() != tt.want {
-			t.Errorf("ParsePlatform(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
-		}
-	}
-}
-
-func TestNormalizePlatform(t *testing.T) {
-	tests := []struct {
-		in, want string // want "" for an error
-	}{
-		{"linux/amd64", "linux/amd64"},
-		{"linux/x86_64", "linux/amd64"},
-		{"linux/amd64/v1", "linux/amd64"},
-		{"linux/amd64/v3", "linux/amd64/v3"},
-		{"linux/arm64/v8", "linux/arm64"},
-		{"linux/aarch64", "linux/arm64"},
-		{"linux/arm", "linux/arm/v7"},
-		{"linux/armhf", "linux/arm/v7"},
-		{"linux/armel", "linux/arm/v6"},
-		{"linux/arm/v6", "linux/arm/v6"},
-		{"linux/386", "linux/386"},
-		{"linux/i686", "linux/386"},
-		{"Linux/RISCV64", "linux/riscv64"},
-		{"linux", ""},
-		{"linux/amd64/v2/x", ""},
-		{"linux//v7", ""},
-		{"linux/amd 64", ""},
-	}
-	for _, tt := range tests {
-		p, err := NormalizePlatform(tt.in)
-		if tt.want == "" {
-			if err == nil || !strings.Contains(err.Error(), `"`+tt.in+`"`) {
-				t.Errorf("NormalizePlatform(%q) = %v, %v; want an error naming it", tt.in, p, err)
+			if err != nil || p.String() != c.want {
+				t.Errorf("%s(%q) = %v, %v; want %s", c.name, tt.in, p, err, c.want)
 			}
-			continue
-		}
-		if err != nil || p.String() != tt.want {
-			t.Errorf("NormalizePlatform(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
 		}
 	}
 }
@@ -175,11 +163,7 @@ func TestPlatforms(t *testing.T) {
 			t.Errorf("Platforms: %q is not normal: NormalizePlatform gives %v, %v", pl, n, err)
 		}
 	}
-	found := false
-	for _, pl := range Platforms {
-		found = found || pl == DefaultPlatform
-	}
-	if !found {
+	if !slices.Contains(Platforms, DefaultPlatform) {
 		t.Errorf("DefaultPlatform %q is not one of Platforms %q", DefaultPlatform, Platforms)
 	}
 }
