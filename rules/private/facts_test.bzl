@@ -39,7 +39,7 @@ def _parse_platform_test_impl(ctx):
         ("linux/amd64:10", None),
     ]:
         p = parse_platform(s)
-        got = (p.os, p.architecture, p.variant) if p else None
+        got = None if p == None else (p.os, p.architecture, p.variant)
         asserts.equals(env, want, got, "parse_platform(%r)" % s)
     return unittest.end(env)
 

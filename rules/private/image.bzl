@@ -167,7 +167,7 @@ def _fetch(rctx, state, kind, digest, output):
 def _choose(rctx, index_digest, index):
     """The entry of an image index for the requested platform."""
     want = parse_platform(rctx.attr.platform)
-    if not want:
+    if want == None:
         fail("%s: platform %r: expected os/architecture[/variant]" % (rctx.attr.where, rctx.attr.platform))
     have = []
     for entry in index.get("manifests", []):
