@@ -18,19 +18,22 @@
   `stagex_bootstrap_toolchain`, `StagexBootstrapInfo` and `BOOTSTRAP_STAGES`
   make the bootstrap stages toolchains chosen by the target platform
   (rules/private/toolchain.bzl, toolchains/).
+- `PLATFORM_TARGETS` names the platforms StageX builds for and their
+  constraints, from which platforms/ declares its targets.
 """
 
 load("//rules/private:compat.bzl", "sources_compatibility")
 load("//rules/private:digest_test.bzl", _stagex_digest_test = "stagex_digest_test")
+load("//rules/private:facts.bzl", _BOOTSTRAP_STAGES = "BOOTSTRAP_STAGES")
 load("//rules/private:image.bzl", _stagex = "stagex")
 load("//rules/private:index.bzl", _stagex_image_index = "stagex_image_index")
+load("//rules/private:platform.bzl", _PLATFORM_TARGETS = "PLATFORM_TARGETS")
 load("//rules/private:providers.bzl", _StagexImageInfo = "StagexImageInfo")
 load("//rules/private:push.bzl", _stagex_push = "stagex_push")
 load("//rules/private:signature.bzl", _stagex_signature_test = "stagex_signature_test")
 load("//rules/private:stage.bzl", _stagex_stage = "stagex_stage")
 load(
     "//rules/private:toolchain.bzl",
-    _BOOTSTRAP_STAGES = "BOOTSTRAP_STAGES",
     _StagexBootstrapInfo = "StagexBootstrapInfo",
     _stagex_bootstrap_chain = "stagex_bootstrap_chain",
     _stagex_bootstrap_stage_rule = "stagex_bootstrap_stage_rule",
@@ -42,6 +45,7 @@ load("//rules/private:untranslated.bzl", _stagex_untranslated = "stagex_untransl
 StagexImageInfo = _StagexImageInfo
 StagexBootstrapInfo = _StagexBootstrapInfo
 BOOTSTRAP_STAGES = _BOOTSTRAP_STAGES
+PLATFORM_TARGETS = _PLATFORM_TARGETS
 stagex_bootstrap_chain = _stagex_bootstrap_chain
 stagex_bootstrap_stage_rule = _stagex_bootstrap_stage_rule
 stagex_bootstrap_toolchain = _stagex_bootstrap_toolchain

@@ -40,6 +40,7 @@ a realm written as a path, `/token`, is asked of the registry itself or of
 each mirror); a token is asked for only when a download without one fails.
 """
 
+load(":facts.bzl", "DEFAULT_PLATFORM", "REPOSITORY_PREFIX", "is_sha256_hex", "parse_platform")
 load(":providers.bzl", "StagexImageInfo")
 
 _MIRRORS_ENV = "STAGEX_REGISTRY_MIRRORS"
@@ -54,12 +55,10 @@ _MANIFEST_TYPES = [
     "application/vnd.docker.distribution.manifest.v2+json",
 ]
 
-_HEX = "0123456789abcdef"
-
 def _check_digest(where, digest):
     """Fails unless digest is `sha256:` and 64 lowercase hex digits."""
     hexpart = digest[len("sha256:"):]
-    if not digest.startswith("sha256:") or len(hexpart) != 64 or [c for c in hexpart.elems() if c not in _HEX]:
+    if not digest.startswith("sha256:") or not is_sha256_hex(hexpart):
         fail("%s: digest %r: expected sha256: and 64 lowercase hex digits" % (where, digest))
     return hexpart
 
@@ -167,8 +166,8 @@ def _fetch(rctx, state, kind, digest, output):
 
 def _choose(rctx, index_digest, index):
     """The entry of an image index for the requested platform."""
-    want = rctx.attr.platform.split("/")
-    if len(want) < 2:
+    want = parse_platform(rctx.attr.platform)
+    if want == None:
         fail("%s: platform %r: expected os/architecture[/variant]" % (rctx.attr.where, rctx.attr.platform))
     have = []
     for entry in index.get("manifests", []):
@@ -177,7 +176,7 @@ def _choose(rctx, index_digest, index):
         if p.get("variant"):
             name += "/" + p["variant"]
         have.append(name)
-        if p.get("os") == want[0] and p.get("architecture") == want[1] and (len(want) < 3 or p.get("variant") == want[2]):
+        if p.get("os") == want.os and p.get("architecture") == want.architecture and (not want.variant or p.get("variant") == want.variant):
             return entry
     fail("%s: index %s has no image for platform %s; it has: %s (set platform on the stagex.image tag)" % (
         rctx.attr.where,
@@ -349,7 +348,7 @@ _image_tag = tag_class(
         ),
         "platform": attr.string(
             doc = "The platform to take when the digest names a multi-platform index.",
-            default = "linux/amd64",
+            default = DEFAULT_PLATFORM,
         ),
         "policy": attr.label(
             doc = "The signing policy; none means stagex-verify's default (2 distinct keys of the keyring).",
@@ -362,7 +361,7 @@ _image_tag = tag_class(
         ),
         "repository_prefix": attr.string(
             doc = "The repository prefix of the signed identity, `<prefix>/<image_name>`.",
-            default = "stagex",
+            default = REPOSITORY_PREFIX,
         ),
         "signatures": attr.label(
             doc = "The lookaside signature store: a filegroup of its signature files declared in the store's root package, or one directory.",
@@ -455,7 +454,7 @@ by hand.""",
         "platform": attr.string(doc = "The platform taken from an index; empty for a single image."),
         "policy": attr.label(doc = "The signing policy file.", allow_single_file = [".toml"]),
         "repository": attr.string(doc = "Where the image was published, for messages."),
-        "repository_prefix": attr.string(doc = "The repository prefix of the signed identity.", default = "stagex"),
+        "repository_prefix": attr.string(doc = "The repository prefix of the signed identity.", default = REPOSITORY_PREFIX),
         "signatures": attr.label(doc = "The lookaside signature store.", allow_files = True, mandatory = True),
         "_import": attr.label(
             default = "//tools/cmd/stagex-import",

@@ -1,5 +1,6 @@
 """stagex_signature_test: fails unless images carry enough maintainer signatures."""
 
+load(":facts.bzl", "REPOSITORY_PREFIX")
 load(":providers.bzl", "StagexImageInfo")
 
 def _shell_quote(s):
@@ -98,7 +99,7 @@ are passed on to it after the rule's own.""",
         ),
         "repository_prefix": attr.string(
             doc = "The repository prefix of the signed identities.",
-            default = "stagex",
+            default = REPOSITORY_PREFIX,
         ),
         "store": attr.label(
             doc = "The signature store: a filegroup of the signature files declared in the store's root package (e.g. `//signatures`), or one directory.",

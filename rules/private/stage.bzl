@@ -1,5 +1,6 @@
 """stagex_stage: builds one stage of a Containerfile into an OCI image layout."""
 
+load(":facts.bzl", "SOURCE_DATE_EPOCH")
 load(":platform.bzl", "platform_attrs", "target_oci_platform")
 load(":providers.bzl", "StagexImageInfo")
 load(":transition.bzl", "check_pinned_platform", "pinned_platform_transition")
@@ -81,7 +82,7 @@ def _stage_impl(ctx):
         env = {
             "LANG": "C.UTF-8",
             "LC_ALL": "C",
-            "SOURCE_DATE_EPOCH": "1",
+            "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH),
             "TZ": "UTC",
         },
         # The runner creates user, mount, pid and network namespaces itself;

@@ -29,11 +29,9 @@ A platform without a chain for a stage fails at analysis with an error
 naming the platform and the stage.
 """
 
-load(":platform.bzl", "OCI_ARCHITECTURES")
+load(":facts.bzl", "BOOTSTRAP_STAGES", "PLATFORMS")
+load(":platform.bzl", "OCI_ARCHITECTURES", "platform_constraints", "platform_target_name")
 load(":providers.bzl", "StagexImageInfo")
-
-# The bootstrap stages a chain may provide, in order.
-BOOTSTRAP_STAGES = ["stage0", "stage1", "stage2", "stage3"]
 
 StagexBootstrapInfo = provider(
     doc = "What toolchain resolution chose for one bootstrap stage on the target platform.",
@@ -176,12 +174,11 @@ def stagex_bootstrap_chain(name, platforms, stages, visibility = None):
       visibility: visibility of the declared targets.
     """
     for platform in platforms:
-        os, _, arch = platform.partition("/")
-        if os != "linux" or arch not in OCI_ARCHITECTURES:
+        if platform not in PLATFORMS:
             fail("stagex_bootstrap_chain %s: unknown platform %r; known: %s" % (
                 name,
                 platform,
-                ", ".join(["linux/" + a for a in OCI_ARCHITECTURES]),
+                ", ".join(PLATFORMS),
             ))
     for stage in sorted(stages.keys()):
         if stage not in BOOTSTRAP_STAGES:
@@ -194,13 +191,9 @@ def stagex_bootstrap_chain(name, platforms, stages, visibility = None):
             visibility = visibility,
         )
         for platform in platforms:
-            arch = platform.partition("/")[2]
             native.toolchain(
-                name = "%s_linux_%s" % (impl, arch),
-                target_compatible_with = [
-                    "@platforms//os:linux",
-                    OCI_ARCHITECTURES[arch],
-                ],
+                name = "%s_%s" % (impl, platform_target_name(platform)),
+                target_compatible_with = platform_constraints(platform),
                 toolchain = ":" + impl,
                 toolchain_type = ":" + stage,
                 visibility = visibility,

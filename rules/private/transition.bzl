@@ -24,7 +24,8 @@ transition adds a `-trimpath` rewrite that removes that prefix to rules_go's
 `gc_goopts`, so the programs, and the images' digests, come out as pinned.
 """
 
-load(":platform.bzl", "OCI_ARCHITECTURES")
+load(":facts.bzl", "PLATFORMS")
+load(":platform.bzl", "platform_target_name")
 
 _PLATFORMS_SETTING = "//command_line_option:platforms"
 _GC_GOOPTS = str(Label("@io_bazel_rules_go//go/config:gc_goopts"))
@@ -42,8 +43,8 @@ def _stable_go_paths(settings):
 
 # OCI platform ("os/architecture") -> the //platforms target that selects it.
 PLATFORM_LABELS = {
-    "linux/" + arch: Label("//platforms:linux_" + arch)
-    for arch in OCI_ARCHITECTURES
+    platform: Label("//platforms:" + platform_target_name(platform))
+    for platform in PLATFORMS
 }
 
 def check_pinned_platform(ctx, built_for):

@@ -24,6 +24,7 @@ packages/bootstrap/stageN: no toolchains are registered for an imported
 tree.
 """
 
+load(":facts.bzl", "is_sha256_hex")
 load(":sources.bzl", "source_repo_name", "sources_hub", "stagex_source")
 
 _TRANSLATOR = Label("@stagex_translator//:stagex-translate")
@@ -102,7 +103,7 @@ def _tree_extension_impl(mctx):
             if tag.name in seen:
                 fail("stagex_tree.archive: two trees are named %s" % tag.name)
             seen[tag.name] = True
-            if len(tag.sha256) != 64 or [c for c in tag.sha256.elems() if c not in "0123456789abcdef"]:
+            if not is_sha256_hex(tag.sha256):
                 fail("stagex_tree.archive %s: sha256 must be 64 lowercase hex digits, got %r" % (_describe(tag), tag.sha256))
 
             # The extension reads the tree once, for its list of sources:

@@ -23,6 +23,8 @@ import (
 	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Setting is one way to compress.
@@ -191,7 +193,7 @@ func WriteTree(root string, s Setting) (Result, error) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		hdr.Name = filepath.ToSlash(rel)
-		hdr.ModTime, hdr.Uname, hdr.Gname, hdr.Format = time.Unix(1, 0), "", "", tar.FormatPAX
+		hdr.ModTime, hdr.Uname, hdr.Gname, hdr.Format = stagex.Epoch, "", "", tar.FormatPAX
 		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/signing"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/trust"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Algorithms are the key algorithms Options.Algorithm accepts.
@@ -120,7 +121,7 @@ func Prepare(opts Options) (*Setup, error) {
 		if err := os.WriteFile(filepath.Join(keyDir, name+".asc"), buf.Bytes(), 0o644); err != nil {
 			return nil, err
 		}
-		if _, err := signing.Sign(signing.SignOptions{Key: e, Store: store, Prefix: "stagex", Time: keyTime.Add(time.Minute)}, images, nil); err != nil {
+		if _, err := signing.Sign(signing.SignOptions{Key: e, Store: store, Prefix: stagex.RepositoryPrefix, Time: keyTime.Add(time.Minute)}, images, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -131,7 +132,7 @@ func Prepare(opts Options) (*Setup, error) {
 	pol := trust.DefaultPolicy(kr)
 	pol.Default.Threshold = opts.Signers
 	return &Setup{
-		Verify: signing.VerifyOptions{Store: store, Prefix: "stagex", Keyring: kr, Policy: pol},
+		Verify: signing.VerifyOptions{Store: store, Prefix: stagex.RepositoryPrefix, Keyring: kr, Policy: pol},
 		Images: images,
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/sandbox"
 	"github.com/stagex/stagex-bazel/tools/internal/stagebuild"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func parse(args []string, stderr io.Writer) (stagebuild.Options, error) {
 	fs := cli.NewFlagSet("stagex-build", "", stderr)
 	fs.StringVar(&o.Containerfile, "containerfile", "", "the Containerfile")
 	fs.StringVar(&o.Stage, "stage", "", "the stage to build (name or index)")
-	fs.StringVar(&o.Platform, "platform", "linux/amd64", "the target platform, os/arch[/variant]")
+	fs.StringVar(&o.Platform, "platform", stagex.DefaultPlatform, "the target platform, os/arch[/variant]")
 	fs.StringVar(&o.Base, "base", "", "OCI layout of the stage's base image (none: scratch)")
 	fs.StringVar(&o.Out, "out", "", "OCI layout directory to write")
 	fs.StringVar(&o.DigestOut, "digest-out", "", "file to write the manifest digest to")

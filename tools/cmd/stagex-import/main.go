@@ -17,6 +17,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/imageimport"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 func main() {
@@ -39,7 +40,7 @@ func parse(args []string, stderr io.Writer) (imageimport.Options, error) {
 	fs.StringVar(&o.Digest, "digest", "", "the pinned, signed digest: sha256:<hex> of a manifest or index (required)")
 	fs.StringVar(&o.Platform, "platform", "", "platform to take from an index, e.g. linux/amd64")
 	fs.StringVar(&o.ImageName, "image-name", "", "published image name the signatures name, e.g. core-busybox (required)")
-	fs.StringVar(&o.Prefix, "repository-prefix", "stagex", "repository prefix of the signed identity")
+	fs.StringVar(&o.Prefix, "repository-prefix", stagex.RepositoryPrefix, "repository prefix of the signed identity")
 	fs.Var((*cli.Strings)(&o.Keyring), "keyring", "maintainer public key file or directory (repeatable; required)")
 	fs.StringVar(&o.Store, "store", "", "root of the lookaside signature store (required)")
 	fs.StringVar(&o.Policy, "policy", "", "signing policy file (TOML)")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/signing"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 const usage = `usage: stagex-sign --key FILE [--passphrase-file FILE | --passphrase-fd N]
@@ -47,7 +48,7 @@ func parse(args []string, stderr io.Writer) (signing.SignBuildsOptions, error) {
 	fs.Var((*cli.Strings)(&o.Layouts), "layout", "NAME=DIR: an image built by this maintainer, as an OCI layout directory (repeatable)")
 	fs.StringVar(&o.Built, "built", "", "digests file of this maintainer's own build")
 	fs.StringVar(&o.Store, "store", "", "root of the signature store (lookaside layout)")
-	fs.StringVar(&o.Prefix, "repository-prefix", "stagex", "repository prefix of the signed identities")
+	fs.StringVar(&o.Prefix, "repository-prefix", stagex.RepositoryPrefix, "repository prefix of the signed identities")
 	fs.StringVar(&o.Timestamp, "timestamp", "", "signature time in Unix seconds (default: $SOURCE_DATE_EPOCH, else now)")
 	return o, cli.Parse(fs, args)
 }

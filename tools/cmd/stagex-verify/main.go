@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/signing"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 const usage = `usage: stagex-verify --keyring DIR|FILE ... [--policy FILE] --store DIR
@@ -51,7 +52,7 @@ func parse(args []string, stderr io.Writer) (o signing.VerifyImagesOptions, quie
 	fs.Var((*cli.Strings)(&o.Layouts), "layout", "NAME=DIR: verify the built OCI layout DIR published as NAME; when NAME is pinned by --digests, its digest must equal the pin (repeatable)")
 	fs.StringVar(&o.Image, "image", "", "single image to verify, e.g. core-busybox (with --digest)")
 	fs.StringVar(&o.Digest, "digest", "", "manifest digest sha256:<hex> of --image")
-	fs.StringVar(&o.Prefix, "repository-prefix", "stagex", "repository prefix of the signed identities")
+	fs.StringVar(&o.Prefix, "repository-prefix", stagex.RepositoryPrefix, "repository prefix of the signed identities")
 	fs.BoolVar(&quiet, "q", false, "print only images that fail")
 	return o, quiet, cli.Parse(fs, args)
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/rule"
 
 	"github.com/stagex/stagex-bazel/tools/internal/buildfile"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 	"github.com/stagex/stagex-bazel/tools/internal/translate"
 )
 
@@ -399,7 +400,7 @@ func (l *lang) writeChain() error {
 	dir := filepath.ToSlash(filepath.Dir(filepath.FromSlash(l.index)))
 	var b strings.Builder
 	b.WriteString("\"\"\"The bootstrap stages of this tree, for the chain in toolchains/BUILD.bazel.\n\nWritten by `bazel run //:gazelle` from " + dir + "/bootstrap/stageN directories that hold a\nContainerfile and a package.toml; do not edit.\n\"\"\"\n\nBOOTSTRAP_PACKAGES = {\n")
-	for _, stage := range translate.BootstrapStages {
+	for _, stage := range stagex.BootstrapStages {
 		rel := dir + "/bootstrap/" + stage
 		_, errCf := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "Containerfile"))
 		_, errToml := os.Stat(filepath.Join(l.repoRoot, filepath.FromSlash(rel), "package.toml"))

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Options are the inputs of a build that are not in the Containerfile.
@@ -26,11 +28,11 @@ type Options struct {
 	// (VERSION, <ID>_SOURCE, ... from package.toml). A value is only
 	// visible where an ARG of the same name is declared.
 	BuildArgs map[string]string
-	// TargetPlatform is the platform built for; zero means linux/amd64.
-	TargetPlatform Platform
+	// TargetPlatform is the platform built for; zero means stagex.DefaultPlatform.
+	TargetPlatform stagex.Platform
 	// BuildPlatform is the platform the build runs on; zero means the
 	// target platform.
-	BuildPlatform Platform
+	BuildPlatform stagex.Platform
 	// StrictVars makes a variable that is used but never defined (no ARG
 	// or ENV, no ${X:-fallback}) an error naming it, as BuildKit's
 	// UndefinedVar check does when BUILDKIT_DOCKERFILE_CHECK makes checks

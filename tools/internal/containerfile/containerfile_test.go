@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // cf builds a Containerfile from lines.
@@ -348,7 +349,7 @@ func TestVariables(t *testing.T) {
 		{
 			name: "automatic platform args",
 			src:  cf("FROM scratch", "ARG TARGETARCH TARGETPLATFORM BUILDARCH TARGETVARIANT", "WORKDIR /$TARGETARCH-$BUILDARCH"),
-			opts: Options{TargetPlatform: Platform{"linux", "arm64", ""}, BuildPlatform: Platform{"linux", "amd64", ""}},
+			opts: Options{TargetPlatform: stagex.Platform{OS: "linux", Arch: "arm64"}, BuildPlatform: stagex.Platform{OS: "linux", Arch: "amd64"}},
 			line: 3, value: "/arm64-amd64",
 			env: map[string]string{"TARGETPLATFORM": "linux/arm64", "TARGETVARIANT": ""},
 		},
@@ -655,33 +656,6 @@ func TestParseRef(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("ParseRef(%q) = %+v, %v; want %+v", tc.raw, got, err, tc.want)
-		}
-	}
-}
-
-func TestParsePlatform(t *testing.T) {
-	tests := []struct {
-		in, want string
-		err      bool
-	}{
-		{"linux/amd64", "linux/amd64", false},
-		{"linux/x86_64", "linux/amd64", false},
-		{"linux/arm64/v8", "linux/arm64", false},
-		{"linux/aarch64", "linux/arm64", false},
-		{"linux/arm", "linux/arm/v7", false},
-		{"linux/arm/v6", "linux/arm/v6", false},
-		{"linux/386", "linux/386", false},
-		{"linux/i686", "linux/386", false},
-		{"Linux/RISCV64", "linux/riscv64", false},
-		{"linux", "", true},
-		{"linux/amd64/v2/x", "", true},
-		{"linux//v7", "", true},
-		{"linux/amd 64", "", true},
-	}
-	for _, tc := range tests {
-		p, err := ParsePlatform(tc.in)
-		if (err != nil) != tc.err || (err == nil && p.String() != tc.want) {
-			t.Errorf("ParsePlatform(%q) = %v, %v; want %q, error %v", tc.in, p, err, tc.want, tc.err)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // fileParser holds the state of one Parse call.
@@ -152,11 +153,11 @@ func (p *fileParser) wrap(line int, err error) error {
 // initGlobals sets up the automatic platform ARGs.
 func (p *fileParser) initGlobals() {
 	target := p.opts.TargetPlatform
-	if target.isZero() {
-		target = Platform{OS: "linux", Arch: "amd64"}
+	if isZero(target) {
+		target, _ = stagex.ParsePlatform(stagex.DefaultPlatform)
 	}
 	build := p.opts.BuildPlatform
-	if build.isZero() {
+	if isZero(build) {
 		build = target
 	}
 	auto := map[string]string{
@@ -333,7 +334,7 @@ func (p *fileParser) from(n *parser.Node) (*Stage, *scope, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("FROM --platform: %v", err)
 		}
-		pl, err := ParsePlatform(v)
+		pl, err := stagex.NormalizePlatform(v)
 		if err != nil {
 			return nil, nil, fmt.Errorf("FROM --platform: %v", err)
 		}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // RefKind says what an image reference of FROM or COPY --from points at.
@@ -85,16 +87,12 @@ func (r Ref) key() string {
 	return "scratch"
 }
 
-// PackageStages are the stages of the StageX tree, in bootstrap order.
-var PackageStages = []string{"bootstrap", "core", "pallet", "user"}
-
-// PackagePrefix starts every StageX package image name.
-const PackagePrefix = "stagex/"
+// PackagePrefix starts every StageX package image name: stagex/.
+const PackagePrefix = stagex.RepositoryPrefix + "/"
 
 var (
-	pkgNameRe = regexp.MustCompile(`^[a-z0-9]+(?:[._-]+[a-z0-9]+)*$`)
-	tagRe     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestRe  = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$`)
+	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	digestRe = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$`)
 )
 
 // ParseRef resolves an image reference of FROM or COPY --from against the
@@ -146,76 +144,12 @@ func parsePackageRef(raw string) (Ref, error) {
 		}
 		rest = name
 	}
-	stage, name, ok := strings.Cut(rest, "-")
-	if !ok || !isPackageStage(stage) || !pkgNameRe.MatchString(name) {
-		return Ref{}, fmt.Errorf("image %q is not a StageX package: want %s<stage>-<name> with stage one of %s",
-			raw, PackagePrefix, strings.Join(PackageStages, ", "))
+	stage, name, err := stagex.ParseImageName(rest)
+	if err != nil {
+		return Ref{}, fmt.Errorf("image %q is not a StageX package: %v", raw, err)
 	}
 	return Ref{Kind: PackageRef, Raw: raw, PkgStage: stage, PkgName: name}, nil
 }
 
-func isPackageStage(s string) bool {
-	for _, p := range PackageStages {
-		if s == p {
-			return true
-		}
-	}
-	return false
-}
-
-// Platform is an OCI platform.
-type Platform struct {
-	OS, Arch, Variant string
-}
-
-var platformPartRe = regexp.MustCompile(`^[a-z0-9_]+$`)
-
-// ParsePlatform parses os/arch[/variant], normalizing common aliases
-// (x86_64 → amd64, aarch64 → arm64, arm64/v8 → arm64, arm → arm/v7,
-// i386 → 386) the way container platforms are normalized.
-func ParsePlatform(s string) (Platform, error) {
-	parts := strings.Split(strings.ToLower(s), "/")
-	if len(parts) < 2 || len(parts) > 3 {
-		return Platform{}, fmt.Errorf("bad platform %q: want os/arch[/variant]", s)
-	}
-	for _, p := range parts {
-		if !platformPartRe.MatchString(p) {
-			return Platform{}, fmt.Errorf("bad platform %q: want os/arch[/variant]", s)
-		}
-	}
-	p := Platform{OS: parts[0], Arch: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	switch p.Arch {
-	case "x86_64", "x86-64":
-		p.Arch = "amd64"
-	case "i386", "i486", "i586", "i686":
-		p.Arch = "386"
-	case "aarch64":
-		p.Arch = "arm64"
-	case "armhf":
-		p.Arch, p.Variant = "arm", "v7"
-	case "armel":
-		p.Arch, p.Variant = "arm", "v6"
-	}
-	switch {
-	case p.Arch == "arm64" && p.Variant == "v8":
-		p.Variant = ""
-	case p.Arch == "arm" && p.Variant == "":
-		p.Variant = "v7"
-	case p.Arch == "amd64" && p.Variant == "v1":
-		p.Variant = ""
-	}
-	return p, nil
-}
-
-// String formats the platform as os/arch[/variant].
-func (p Platform) String() string {
-	if p.Variant != "" {
-		return p.OS + "/" + p.Arch + "/" + p.Variant
-	}
-	return p.OS + "/" + p.Arch
-}
-
-func (p Platform) isZero() bool { return p == Platform{} }
+// isZero reports whether a platform was left unset.
+func isZero(p stagex.Platform) bool { return p == stagex.Platform{} }

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // UpdateCommand is the command that re-pins digests; error messages name it.
@@ -225,34 +226,22 @@ func Hex(digest string) (string, error) {
 }
 
 func checkHex(hex string) error {
-	if len(hex) != 64 || strings.IndexFunc(hex, func(r rune) bool {
-		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'f')
-	}) >= 0 {
+	if !stagex.IsSHA256Hex(hex) {
 		return fmt.Errorf("bad digest %q: expected 64 lowercase hex digits of a sha256", hex)
 	}
 	return nil
 }
 
 func checkName(name string) error {
-	if _, err := StageOf(name); err != nil {
-		return err
-	}
-	if i := strings.IndexFunc(name, func(r rune) bool {
-		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("._+-", r))
-	}); i >= 0 {
-		return fmt.Errorf("bad image name %q: character %q; expected letters, digits and ._+-", name, name[i])
-	}
-	return nil
+	_, err := StageOf(name)
+	return err
 }
 
-// StageOf returns the stage of an image name: the text before its first
-// '-' ("core" for "core-make").
+// StageOf checks an image name, <stage>-<name> (stagex.ParseImageName),
+// and returns its stage ("core" for "core-make").
 func StageOf(name string) (string, error) {
-	stage, rest, ok := strings.Cut(name, "-")
-	if !ok || stage == "" || rest == "" {
-		return "", fmt.Errorf("bad image name %q: expected <stage>-<name>, like core-make", name)
-	}
-	return stage, nil
+	stage, _, err := stagex.ParseImageName(name)
+	return stage, err
 }
 
 // FileFor returns the pin file of an image under a workspace root:

@@ -20,6 +20,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/pull"
 	"github.com/stagex/stagex-bazel/tools/internal/signing"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Options say what to import and how to check it.
@@ -56,7 +57,7 @@ type Options struct {
 // but the report when verification fails.
 func Run(o Options) error {
 	if o.Prefix == "" {
-		o.Prefix = "stagex"
+		o.Prefix = stagex.RepositoryPrefix
 	}
 	switch {
 	case o.Blobs == "" || o.Digest == "" || o.ImageName == "" || o.Out == "":

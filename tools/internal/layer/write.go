@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // The bytes of a layer are the ones BuildKit writes for the same change
@@ -123,7 +125,7 @@ func Compress(w io.Writer, r io.Reader, opts WriteOptions) (Result, error) {
 	}
 	epoch := opts.SourceDateEpoch
 	if epoch.IsZero() {
-		epoch = time.Unix(1, 0)
+		epoch = stagex.Epoch
 	}
 	out := &hashCounter{w: w, h: sha256.New()}
 	bw := bufio.NewWriterSize(out, 128<<10)

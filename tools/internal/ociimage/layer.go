@@ -7,6 +7,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Layer is a filesystem layer already stored as a file, with its digests
@@ -65,14 +67,11 @@ func newFileLayer(l Layer) (*fileLayer, error) {
 }
 
 func parseSHA256(s string) (v1.Hash, error) {
-	h, err := v1.NewHash(s)
+	hex, err := stagex.ParseDigest(s)
 	if err != nil {
-		return v1.Hash{}, fmt.Errorf("%q: expected sha256:<64 hex digits>", s)
+		return v1.Hash{}, err
 	}
-	if h.Algorithm != "sha256" {
-		return v1.Hash{}, fmt.Errorf("%q: expected a sha256 digest, got %s", s, h.Algorithm)
-	}
-	return h, nil
+	return v1.Hash{Algorithm: "sha256", Hex: hex}, nil
 }
 
 // Digest implements partial.CompressedLayer.

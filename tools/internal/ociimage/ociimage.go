@@ -30,6 +30,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Annotation keys and values that StageX's images carry.
@@ -50,10 +52,10 @@ const (
 
 // Created is the creation time of every image and history entry:
 // SOURCE_DATE_EPOCH=1.
-var Created = time.Unix(1, 0).UTC()
+var Created = stagex.Epoch
 
 // CreatedText is Created as the JSON documents write it.
-const CreatedText = "1970-01-01T00:00:01Z"
+var CreatedText = Created.Format(time.RFC3339)
 
 // HistoryComment is the comment of every history entry BuildKit's
 // Dockerfile frontend writes.

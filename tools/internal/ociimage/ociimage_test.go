@@ -743,7 +743,7 @@ func TestWriteImageErrors(t *testing.T) {
 		{"one digest, two diff IDs", []Layer{good, conflict}, linux, nil, []string{"share digest " + good.Digest}},
 		{"size mismatch", []Layer{wrongSize}, linux, nil, []string{good.Path + ": size mismatch", fmt.Sprintf("expected %d bytes, the file has %d", wrongSize.Size, good.Size)}},
 		{"missing file", []Layer{missing}, linux, nil, []string{"missing.tar.gz"}},
-		{"bad digest syntax", []Layer{{Path: good.Path, Digest: "abc", DiffID: good.DiffID, Size: good.Size}}, linux, nil, []string{`"abc"`, "sha256:<64 hex digits>"}},
+		{"bad digest syntax", []Layer{{Path: good.Path, Digest: "abc", DiffID: good.DiffID, Size: good.Size}}, linux, nil, []string{`"abc"`, "expected sha256: and 64 lowercase hex digits"}},
 		{"bad diff id", []Layer{{Path: good.Path, Digest: good.Digest, DiffID: "sha256:xyz", Size: good.Size}}, linux, nil, []string{"diff ID"}},
 		{"not a layer media type", []Layer{{Path: good.Path, Digest: good.Digest, DiffID: good.DiffID, Size: good.Size, MediaType: string(types.OCIConfigJSON)}}, linux, nil, []string{"not a layer type"}},
 		{"no OS", []Layer{good}, Config{Architecture: "amd64"}, nil, []string{"OS and Architecture are required"}},

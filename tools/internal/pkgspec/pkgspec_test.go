@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 	"github.com/stagex/stagex-bazel/tools/testing/testfs"
 )
 
@@ -398,29 +399,6 @@ func TestParseArguments(t *testing.T) {
 	}
 }
 
-func TestParseRef(t *testing.T) {
-	tests := []struct {
-		ref, stage, name string
-		ok               bool
-	}{
-		{"core-rust", "core", "rust", true},
-		{"core-py-setuptools", "core", "py-setuptools", true},
-		{"bootstrap-stage0", "bootstrap", "stage0", true},
-		{"user-a.b_c", "user", "a.b_c", true},
-		{"rust", "", "", false},
-		{"core-", "", "", false},
-		{"box-grub", "", "", false},
-		{"core-Rust", "", "", false},
-		{"core-a--", "", "", false},
-	}
-	for _, tc := range tests {
-		stage, name, err := ParseRef(tc.ref)
-		if (err == nil) != tc.ok || stage != tc.stage || name != tc.name {
-			t.Errorf("ParseRef(%q) = %q, %q, %v; want %q, %q, ok=%v", tc.ref, stage, name, err, tc.stage, tc.name, tc.ok)
-		}
-	}
-}
-
 func TestImageNames(t *testing.T) {
 	p, err := Parse("f", "core", "llvm", []byte("[package]\nname = \"llvm\"\nsubpackages = [\"clang\", \"llvm-libs\"]\n"))
 	if err != nil {
@@ -538,7 +516,7 @@ func (ft fakeTree) lookup(ref string) (*Package, error) {
 	if !ok {
 		return nil, errors.New("no such package")
 	}
-	stage, name, err := ParseRef(ref)
+	stage, name, err := stagex.ParseImageName(ref)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 	"github.com/stagex/stagex-bazel/tools/internal/regclient"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Options configure Pull.
@@ -156,12 +157,12 @@ func choose(h v1.Hash, raw []byte, platform string) (v1.Descriptor, error) {
 		}
 		return v1.Descriptor{}, fmt.Errorf("index %s lists %d images (%s): choose one with a platform", h, len(images), platforms(images))
 	}
-	want, err := v1.ParsePlatform(platform)
-	if err != nil || want.OS == "" || want.Architecture == "" {
-		return v1.Descriptor{}, fmt.Errorf("platform %q: expected os/architecture[/variant], e.g. linux/amd64", platform)
+	want, err := stagex.ParsePlatform(platform)
+	if err != nil {
+		return v1.Descriptor{}, err
 	}
 	for _, d := range images {
-		if d.Platform != nil && d.Platform.OS == want.OS && d.Platform.Architecture == want.Architecture &&
+		if d.Platform != nil && d.Platform.OS == want.OS && d.Platform.Architecture == want.Arch &&
 			(want.Variant == "" || d.Platform.Variant == want.Variant) {
 			return d, nil
 		}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Repository is a repository of a registry: Host "127.0.0.1:5000" (with
@@ -53,11 +55,11 @@ func ParseDigestReference(s string) (Repository, v1.Hash, error) {
 
 // ParseDigest parses "sha256:<64 hex digits>".
 func ParseDigest(s string) (v1.Hash, error) {
-	h, err := v1.NewHash(s)
-	if err != nil || h.Algorithm != "sha256" || len(h.Hex) != 64 || strings.ToLower(h.Hex) != h.Hex {
-		return v1.Hash{}, fmt.Errorf("digest %q: expected sha256: and 64 lowercase hex digits", s)
+	hex, err := stagex.ParseDigest(s)
+	if err != nil {
+		return v1.Hash{}, err
 	}
-	return h, nil
+	return v1.Hash{Algorithm: "sha256", Hex: hex}, nil
 }
 
 // ValidTag reports whether t is a valid tag: up to 128 of [A-Za-z0-9_.-],

@@ -74,6 +74,8 @@ import (
 	"fmt"
 	"io"
 	"syscall"
+
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Spec describes one command to run.
@@ -145,7 +147,7 @@ type Chown struct {
 const PipesDir = "/dev/pipes"
 
 // DefaultHostname is the host name used when Spec.Hostname is empty.
-const DefaultHostname = "stagex"
+const DefaultHostname = stagex.Hostname
 
 // ExitError reports that the command ran and did not exit with status 0.
 type ExitError struct {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stagex/stagex-bazel/tools/internal/layer"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // COPY and ADD follow BuildKit's file copy (its Dockerfile frontend asks
@@ -76,7 +77,7 @@ func (m madeInfo) Sys() any           { return nil }
 
 // madeTime is the time of what a copy makes up: the build's
 // SOURCE_DATE_EPOCH, which the layer's times are clamped to anyway.
-var madeTime = time.Unix(1, 0)
+var madeTime = stagex.Epoch
 
 // heredocInfo describes a COPY heredoc: a regular 0644 file.
 func heredocInfo(size int64) fs.FileInfo { return madeInfo{size: size, mode: 0o644, mtime: madeTime} }

@@ -31,13 +31,11 @@ import (
 	"github.com/stagex/stagex-bazel/tools/internal/layer"
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 	"github.com/stagex/stagex-bazel/tools/internal/sandbox"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // FixedEnv is set for every RUN step, over whatever the Containerfile says.
-var FixedEnv = []string{"SOURCE_DATE_EPOCH=1", "TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C"}
-
-// Hostname is the host name every RUN step sees.
-const Hostname = "stagex"
+var FixedEnv = []string{"SOURCE_DATE_EPOCH=" + strconv.Itoa(stagex.SourceDateEpoch), "TZ=UTC", "LANG=C.UTF-8", "LC_ALL=C"}
 
 // Options describe one stage build.
 type Options struct {
@@ -90,7 +88,7 @@ func Build(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	platform, err := containerfile.ParsePlatform(o.Platform)
+	platform, err := stagex.NormalizePlatform(o.Platform)
 	if err != nil {
 		return fmt.Errorf("--platform: %w", err)
 	}
@@ -364,7 +362,7 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		Env:      runEnv(s.Env),
 		Dir:      orRoot(s.Workdir),
 		User:     s.User,
-		Hostname: Hostname,
+		Hostname: stagex.Hostname,
 		SingleID: b.o.singleID,
 		Pipes:    pipes,
 		// Where the sandbox cannot chown, it records what the step asked.
@@ -846,7 +844,7 @@ func unpackLayer(root string, l ociimage.Layer, owners map[string]layer.Owner) e
 
 func (b *builder) writeImage(layers []ociimage.Layer, history []ociimage.History) error {
 	c := b.stage.Config
-	p, _ := containerfile.ParsePlatform(b.o.Platform)
+	p, _ := stagex.NormalizePlatform(b.o.Platform)
 	cfg := ociimage.Config{
 		OS:           p.OS,
 		Architecture: p.Arch,
@@ -875,7 +873,7 @@ func (b *builder) writeImage(layers []ociimage.Layer, history []ociimage.History
 			version = "latest"
 		}
 		img.Annotations = map[string]string{
-			ociimage.AnnotationSource:  "stagex/" + b.o.ImageName,
+			ociimage.AnnotationSource:  stagex.Repository(b.o.ImageName),
 			ociimage.AnnotationVersion: version,
 			ociimage.AnnotationCreated: ociimage.CreatedText,
 		}

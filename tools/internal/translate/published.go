@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/pkgspec"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // Tree is a StageX tree being translated. It knows which package builds
@@ -88,7 +89,7 @@ func (tr *Tree) load() {
 	tr.dirs = map[string]*dirEntry{}
 	tr.images = map[string]Image{}
 	root := filepath.Join(tr.cfg.RepoRoot, filepath.FromSlash(tr.cfg.PackagesDir))
-	for _, stage := range Stages {
+	for _, stage := range stagex.Tiers {
 		names, err := os.ReadDir(filepath.Join(root, stage))
 		if err != nil {
 			continue
@@ -200,7 +201,7 @@ func (tr *Tree) versionLookup(ref string) (*pkgspec.Package, error) {
 	if img, ok := tr.Image(ref); ok {
 		return tr.dirs[img.Rel].spec, nil
 	}
-	stage, name, err := pkgspec.ParseRef(ref)
+	stage, name, err := stagex.ParseImageName(ref)
 	if err != nil {
 		return nil, err
 	}

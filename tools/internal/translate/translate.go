@@ -17,10 +17,8 @@ import (
 	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/containerfile"
 	"github.com/stagex/stagex-bazel/tools/internal/pkgspec"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
-
-// Stages of the StageX tree, in bootstrap order.
-var Stages = []string{"bootstrap", "core", "pallet", "user"}
 
 // Config says where things live in the repository being translated.
 type Config struct {
@@ -126,11 +124,6 @@ type Source struct {
 // packages directory.
 func (c Config) FetchDir() string { return path.Join(path.Dir(c.PackagesDir), "fetch") }
 
-// BootstrapStages are the packages that FROM and COPY --from reach through
-// the bootstrap toolchains rather than by their directory: the target
-// platform picks the chain that provides them.
-var BootstrapStages = []string{"stage0", "stage1", "stage2", "stage3"}
-
 // ToolchainsPackage is the Bazel package of the tree's bootstrap
 // toolchains: toolchains/ beside its packages directory ("//toolchains"
 // for this repository, "//fixtures/toolchains" for the test fixtures).
@@ -140,12 +133,14 @@ func (c Config) ToolchainsPackage() string {
 
 // bootstrapLabel returns the label through which a reference to
 // stagex/bootstrap-<stage> resolves, //<tree>/toolchains:bootstrap-<stage>,
-// and whether ref is such a reference.
+// and whether ref is such a reference. The packages of stagex.BootstrapStages
+// are reached through the bootstrap toolchains rather than by their
+// directory: the target platform picks the chain that provides them.
 func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
 	if cfg.BootstrapFromTree || ref.Kind != containerfile.PackageRef || ref.PkgStage != "bootstrap" {
 		return "", false
 	}
-	for _, s := range BootstrapStages {
+	for _, s := range stagex.BootstrapStages {
 		if ref.PkgName == s {
 			return cfg.ToolchainsPackage() + ":bootstrap-" + s, true
 		}
@@ -158,13 +153,9 @@ func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
 // timestamp of everything it writes, and BuildKit's multi-platform image
 // format. A stage that declares ARG SOURCE_DATE_EPOCH sees it.
 var StageXBuildArgs = map[string]string{
-	"SOURCE_DATE_EPOCH":       "1",
+	"SOURCE_DATE_EPOCH":       strconv.Itoa(stagex.SourceDateEpoch),
 	"BUILDKIT_MULTI_PLATFORM": "1",
 }
-
-// DefaultPlatform is the platform StageX builds for when package.toml
-// names none (PLATFORM in its Makefile).
-const DefaultPlatform = "linux/amd64"
 
 // Skipped is the error of a directory that StageX's build skips: it holds
 // a Containerfile but no package.toml. It is a notice, not a failure.
@@ -216,15 +207,15 @@ func (tr *Tree) Dir(rel string) (*Package, error) {
 	// stagex_stage transition maps them to //platforms targets.
 	var platforms []string
 	for _, pl := range spec.Platforms {
-		p, err := containerfile.ParsePlatform(pl)
+		p, err := stagex.NormalizePlatform(pl)
 		if err != nil {
 			return nil, diag.Errorf(tomlName, 0, "%v", err)
 		}
 		platforms = append(platforms, p.String())
 	}
-	opts.TargetPlatform, _ = containerfile.ParsePlatform(DefaultPlatform)
+	opts.TargetPlatform, _ = stagex.ParsePlatform(stagex.DefaultPlatform)
 	if len(spec.Platforms) > 0 {
-		opts.TargetPlatform, _ = containerfile.ParsePlatform(spec.Platforms[0])
+		opts.TargetPlatform, _ = stagex.NormalizePlatform(spec.Platforms[0])
 	}
 	opts.BuildPlatform = opts.TargetPlatform
 	cf, err := containerfile.Parse(cfName, cfData, opts)
@@ -574,10 +565,8 @@ func splitPackageDir(cfg Config, rel string) (stage, name string, err error) {
 		return "", "", fmt.Errorf("a Containerfile must sit in %s/<stage>/<name>/", cfg.PackagesDir)
 	}
 	stage, name = parts[len(root)], parts[len(root)+1]
-	for _, s := range Stages {
-		if s == stage {
-			return stage, name, nil
-		}
+	if stagex.IsTier(stage) {
+		return stage, name, nil
 	}
-	return "", "", fmt.Errorf("unknown stage %q: expected one of %s", stage, strings.Join(Stages, ", "))
+	return "", "", fmt.Errorf("unknown stage %q: expected one of %s", stage, strings.Join(stagex.Tiers, ", "))
 }

@@ -29,6 +29,7 @@ import (
 	"testing"
 
 	"github.com/stagex/stagex-bazel/tools/internal/containerfile"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 	"github.com/stagex/stagex-bazel/tools/internal/translate"
 )
 
@@ -227,6 +228,9 @@ func TestRealTrees(t *testing.T) {
 						continue
 					}
 					n++
+					if _, _, err := stagex.ParseImageName(image); err != nil {
+						t.Errorf("digests/%s.txt:%d: StageX publishes a name our image-name rule refuses: %v", stage, i+1, err)
+					}
 					img, ok := f.res.tree.Image(image)
 					if !ok {
 						t.Errorf("digests/%s.txt:%d: no target builds %s", stage, i+1, image)
@@ -516,17 +520,22 @@ func compareRun(t *testing.T, f treeFacts, image string, run *buildkitRun) {
 	var wantPl []string
 	for _, pl := range strings.Split(run.platform, ",") {
 		if pl == "$(PLATFORM)" {
-			pl = translate.DefaultPlatform
+			pl = stagex.DefaultPlatform
 		}
-		parsed, err := containerfile.ParsePlatform(pl)
+		parsed, err := stagex.NormalizePlatform(pl)
 		if err != nil {
 			t.Fatalf("%s: --platform=%s: %v", image, run.platform, err)
 		}
 		wantPl = append(wantPl, parsed.String())
 	}
 	gotPl := tg.Platforms
+	for _, pl := range gotPl {
+		if !slices.Contains(stagex.Platforms, pl) {
+			t.Errorf("%s: pins platform %s, which has no //platforms target (stagex.Platforms: %q)", image, pl, stagex.Platforms)
+		}
+	}
 	if len(gotPl) == 0 {
-		gotPl = []string{translate.DefaultPlatform}
+		gotPl = []string{stagex.DefaultPlatform}
 	}
 	if !slices.Equal(gotPl, wantPl) {
 		t.Errorf("%s: --platform=%s, we build for %q", image, run.platform, gotPl)

@@ -15,11 +15,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/stagex/stagex-bazel/tools/internal/regfile"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 // MaxSize is the largest signature file accepted. Larger files are refused
@@ -28,11 +28,6 @@ const MaxSize = 64 << 10
 
 // ErrTooLarge marks a signature file over MaxSize.
 var ErrTooLarge = fmt.Errorf("signature file is larger than %d bytes", MaxSize)
-
-var (
-	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	hexRE       = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
 
 // SplitHost splits a docker reference into its registry host ("" when the
 // first component is not a host) and the rest. As in docker's reference
@@ -59,7 +54,7 @@ func RepoPath(ref string) (string, error) {
 	}
 	parts := strings.Split(rest, "/")
 	for _, p := range parts {
-		if !componentRE.MatchString(p) {
+		if !stagex.NamePattern.MatchString(p) {
 			return "", fmt.Errorf("reference %q: repository component %q is not lowercase letters, digits and separators", ref, p)
 		}
 	}
@@ -76,9 +71,9 @@ func Dir(root, ref, digest string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	hex, ok := strings.CutPrefix(digest, "sha256:")
-	if !ok || !hexRE.MatchString(hex) {
-		return "", fmt.Errorf("expected a digest \"sha256:<64 lowercase hex>\", got %q", digest)
+	hex, err := stagex.ParseDigest(digest)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(root, filepath.FromSlash(repo)+"@sha256="+hex), nil
 }

@@ -11,12 +11,10 @@ import (
 
 	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/regfile"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 
 var tomlLineRE = regexp.MustCompile(`^toml: line (\d+) (.*)$`)
-
-// Stages are the StageX stages a policy may give its own rule.
-var Stages = []string{"bootstrap", "core", "pallet", "user"}
 
 // DefaultThreshold is the number of distinct maintainer keys whose
 // signatures an image needs when the policy does not say otherwise.
@@ -128,12 +126,8 @@ func ParsePolicy(name string, data []byte, kr *Keyring) (*Policy, error) {
 	}
 	p := &Policy{Default: def, Stages: map[string]Rule{}}
 	for stage, rt := range pt.Stage {
-		known := false
-		for _, s := range Stages {
-			known = known || s == stage
-		}
-		if !known {
-			return nil, diag.Errorf(name, lineOf(data, "", "stage."+stage), "unknown stage %q (expected one of %s)", stage, strings.Join(Stages, ", "))
+		if !stagex.IsTier(stage) {
+			return nil, diag.Errorf(name, lineOf(data, "", "stage."+stage), "unknown stage %q (expected one of %s)", stage, strings.Join(stagex.Tiers, ", "))
 		}
 		r, err := resolve(name, data, stage, rt, def, kr)
 		if err != nil {
