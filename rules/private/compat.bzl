@@ -10,11 +10,11 @@ def sources_compatibility(sources):
     repository cache, a --distdir directory nor fetch/ is incompatible, so
     `bazel build //packages/...` and `bazel test //...` skip it instead of
     failing on a download; asking for it by name says which constraint is
-    missing (`@stagex_sources//<stage>/<name>:sources_missing`).
+    missing (`@stagex_sources//<tier>/<name>:sources_missing`).
 
     Args:
       sources: the `sources` attribute of a stagex_stage: label strings of
-        the form `@<hub>//<stage>/<name>:<file>`.
+        the form `@<hub>//<tier>/<name>:<file>`.
 
     Returns:
       A list of constraint labels, empty when every source is available.

@@ -35,7 +35,7 @@ def _digest_test_impl(ctx):
 stagex_digest_test = rule(
     implementation = _digest_test_impl,
     test = True,
-    doc = """Checks that an image's manifest digest equals its pin in `digests/<stage>.txt`.
+    doc = """Checks that an image's manifest digest equals its pin in `digests/<tier>.txt`.
 
 On a mismatch the test prints both digests; `bazel run //:update_digests`
 rewrites the pins from a build. Pins of another repository (a tree imported
@@ -49,10 +49,10 @@ the pin is wrong.""",
             mandatory = True,
         ),
         "image_name": attr.string(
-            doc = "The name the image is pinned under, `<stage>-<name>`; defaults to the image's own published name.",
+            doc = "The name the image is pinned under, `<tier>-<name>`; defaults to the image's own published name.",
         ),
         "pins": attr.label(
-            doc = "The pin file, `//digests:<stage>.txt`.",
+            doc = "The pin file, `//digests:<tier>.txt`.",
             allow_single_file = [".txt"],
             mandatory = True,
         ),

@@ -272,7 +272,7 @@ def _pinned_digest(mctx, tag, where, image_name):
     """The digest a tag pins: its digest, or its image's line in its pin file."""
     if not tag.pins:
         if not tag.digest:
-            fail("%s: give the image's digest (digest = \"sha256:...\") or a pin file (pins = \"@stagex//digests:<stage>.txt\")" % where)
+            fail("%s: give the image's digest (digest = \"sha256:...\") or a pin file (pins = \"@stagex//digests:<tier>.txt\")" % where)
         return tag.digest
     found = None
     for n, line in enumerate(mctx.read(tag.pins).splitlines()):
@@ -343,7 +343,7 @@ _image_tag = tag_class(
             mandatory = True,
         ),
         "pins": attr.label(
-            doc = "A pin file (`@stagex//digests:<stage>.txt`) to take the digest from, by `image_name`.",
+            doc = "A pin file (`@stagex//digests:<tier>.txt`) to take the digest from, by `image_name`.",
             allow_single_file = [".txt"],
         ),
         "platform": attr.string(

@@ -5,7 +5,7 @@ StagexImageInfo = provider(
     fields = {
         "architecture": "string: the image's architecture, as OCI names it (`amd64`, `386`, ...).",
         "digest": "File: a text file holding the manifest digest, `sha256:<hex>`.",
-        "image_name": "string: the published name (`<stage>-<name>`, or `<stage>-<subpackage>`), or empty for an internal stage.",
+        "image_name": "string: the published name (`<tier>-<name>`, or `<tier>-<subpackage>`), or empty for an internal stage.",
         "layout": "File: a directory holding an OCI image layout with exactly one image.",
         "os": "string: the image's operating system, as OCI names it (`linux`).",
     },

@@ -90,11 +90,11 @@ are passed on to it after the rule's own.""",
             allow_files = True,
         ),
         "pins": attr.label_list(
-            doc = "Pin files (`//digests:<stage>.txt`) whose every image must be signed; its signatures are checked without building it.",
+            doc = "Pin files (`//digests:<tier>.txt`) whose every image must be signed; its signatures are checked without building it.",
             allow_files = [".txt"],
         ),
         "policy": attr.label(
-            doc = "The policy file (TOML: `threshold`, `keys`, `[stage.<name>]`); without one, 2 distinct keys of the keyring must sign.",
+            doc = "The policy file (TOML: `threshold`, `keys`, `[tier.<name>]`); without one, 2 distinct keys of the keyring must sign.",
             allow_single_file = [".toml"],
         ),
         "repository_prefix": attr.string(

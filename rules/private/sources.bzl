@@ -3,7 +3,7 @@
 `bazel run //:gazelle` writes `packages/sources.json`, the list of every
 package's sources (file name, sha256, mirrors). The `stagex_sources` module
 extension reads it and makes one repository per source plus a hub,
-`@stagex_sources`, in which `//<stage>/<name>:<file>` is that package's file.
+`@stagex_sources`, in which `//<tier>/<name>:<file>` is that package's file.
 
 Each download is pinned by sha256 and tries every mirror in order. Bazel
 takes the file from its repository cache or from a `--distdir` directory

@@ -140,10 +140,10 @@ and package.toml; they can be written by hand too.""",
             allow_files = True,
         ),
         "image_name": attr.string(
-            doc = "The published image name, `<stage>-<name>` or `<stage>-<subpackage>`; empty for a stage that is not published.",
+            doc = "The published image name, `<tier>-<name>` or `<tier>-<subpackage>`; empty for a stage that is not published.",
         ),
         "images": attr.label_keyed_string_dict(
-            doc = "Other images the stage copies from (`COPY --from`), each mapped to the reference the Containerfile uses: a stage name or `stagex/<stage>-<name>`.",
+            doc = "Other images the stage copies from (`COPY --from`), each mapped to the reference the Containerfile uses: a stage name or `stagex/<tier>-<name>`.",
             providers = [StagexImageInfo],
         ),
         "platforms": attr.string_list(

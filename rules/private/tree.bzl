@@ -165,7 +165,7 @@ stagex_tree = module_extension(
     doc = "Imports whole StageX source trees from release archives pinned by sha256 (see this file's documentation).",
     tag_classes = {
         "archive": tag_class(
-            doc = "One StageX tree: `@<name>//packages/<stage>/<pkg>` builds its packages, `@<name>_sources` holds its downloads.",
+            doc = "One StageX tree: `@<name>//packages/<tier>/<pkg>` builds its packages, `@<name>_sources` holds its downloads.",
             attrs = {
                 "name": attr.string(doc = "The repository's name.", default = "stagex_tree"),
                 "sha256": attr.string(doc = "The archive's sha256, hex: the tree is used only when it matches.", mandatory = True),

@@ -32,7 +32,7 @@ collect_published_layouts() {
     case "$pkg" in
       packages/*) tree=. ;;
       */packages/*/*) tree=${pkg%/packages/*} ;;
-      *) echo "$name: $label is not in a <tree>/packages/<stage>/<name> directory" >&2; return 1 ;;
+      *) echo "$name: $label is not in a <tree>/packages/<tier>/<name> directory" >&2; return 1 ;;
     esac
     layouts[$tree]+=" --layout $image=$execroot/$layout"
   done < <(cd "$BUILD_WORKSPACE_DIRECTORY" && bazel cquery "$query" --output=starlark --starlark:expr="$expr" 2>/dev/null)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-pins image digests from a build: `bazel run //:update_digests` builds
 # every published image (or those under the patterns given after --), then
-# writes each image's manifest digest into <tree>/digests/<stage>.txt, where
+# writes each image's manifest digest into <tree>/digests/<tier>.txt, where
 # <tree> is the directory holding the image's packages/ directory.
 set -euo pipefail
 

@@ -20,7 +20,7 @@ type Options struct {
 
 type pkg struct{ stage, name string }
 
-// Generate writes MODULE.bazel and packages/<stage>/<name>/{Containerfile,
+// Generate writes MODULE.bazel and packages/<tier>/<name>/{Containerfile,
 // package.toml,...} under dir, and returns the package directories.
 func Generate(dir string, o Options) ([]string, error) {
 	if o.Packages < 5 {

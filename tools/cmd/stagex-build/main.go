@@ -56,7 +56,7 @@ func parse(args []string, stderr io.Writer) (stagebuild.Options, error) {
 	fs.StringVar(&o.Base, "base", "", "OCI layout of the stage's base image (none: scratch)")
 	fs.StringVar(&o.Out, "out", "", "OCI layout directory to write")
 	fs.StringVar(&o.DigestOut, "digest-out", "", "file to write the manifest digest to")
-	fs.StringVar(&o.ImageName, "image-name", "", "published image name, <stage>-<name>, for the annotations and index.json")
+	fs.StringVar(&o.ImageName, "image-name", "", "published image name, <tier>-<name>, for the annotations and index.json")
 	fs.StringVar(&o.WorkDir, "workdir", "", "scratch directory (default: $TMPDIR)")
 	fs.DurationVar(&o.StepTimeout, "step-timeout", stagebuild.DefaultStepTimeout, "longest time one RUN step may take (e.g. 90m, 12h)")
 	verbose := fs.Bool("v", false, "print every step and all RUN output")

@@ -1,5 +1,5 @@
 // Command stagex-digests checks built images against the digests pinned in
-// digests/<stage>.txt, and re-pins them. See digests.CheckLayout and
+// digests/<tier>.txt, and re-pins them. See digests.CheckLayout and
 // digests.UpdateLayouts.
 //
 //	stagex-digests check --pins digests/core.txt --image core-make --layout DIR
@@ -7,7 +7,7 @@
 //
 // check fails when the digest of the layout's manifest differs from the pin
 // or when the image has no pin. update rewrites the pins of the given images
-// in WORKSPACE/digests/<stage>.txt; --root defaults to
+// in WORKSPACE/digests/<tier>.txt; --root defaults to
 // $BUILD_WORKSPACE_DIRECTORY, which `bazel run` sets. It exits 0 when done,
 // 1 when a digest differs from its pin or on an error, 2 on a wrong command
 // line.
@@ -59,8 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 func parseCheck(args []string, stderr io.Writer) (digests.CheckOptions, error) {
 	var o digests.CheckOptions
 	fs := cli.NewFlagSet("stagex-digests check", usage, stderr)
-	fs.StringVar(&o.Pins, "pins", "", "pin file, digests/<stage>.txt")
-	fs.StringVar(&o.Image, "image", "", "image name, <stage>-<name>")
+	fs.StringVar(&o.Pins, "pins", "", "pin file, digests/<tier>.txt")
+	fs.StringVar(&o.Image, "image", "", "image name, <tier>-<name>")
 	fs.StringVar(&o.Layout, "layout", "", "OCI layout directory of the built image")
 	fs.StringVar(&o.PinsOwner, "pins-owner", "", "the repository the pin file belongs to, when it is not this workspace's")
 	if err := cli.Parse(fs, args); err != nil {

@@ -27,7 +27,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.StringVar(&out, "out", "", "layout directory to write")
 	fs.StringVar(&digestOut, "digest-out", "", "file to write the index digest to")
 	fs.Var(&images, "image", "a single-platform image layout (repeatable, in index order)")
-	fs.StringVar(&name, "name", "", "the image's name, <stage>-<name>, for index.json")
+	fs.StringVar(&name, "name", "", "the image's name, <tier>-<name>, for index.json")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

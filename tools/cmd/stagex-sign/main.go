@@ -44,7 +44,7 @@ func parse(args []string, stderr io.Writer) (signing.SignBuildsOptions, error) {
 	fs.StringVar(&o.PassphraseFile, "passphrase-file", "", "file whose first line is the key's passphrase")
 	fs.IntVar(&o.PassphraseFD, "passphrase-fd", -1, "file descriptor to read the key's passphrase from")
 	fs.Var((*cli.Strings)(&o.PinFiles), "digests", "pinned digests file, e.g. digests/core.txt (repeatable)")
-	fs.StringVar(&o.Root, "root", "", "source tree whose digests/<stage>.txt pin the built images (instead of --digests); the store defaults to ROOT/signatures")
+	fs.StringVar(&o.Root, "root", "", "source tree whose digests/<tier>.txt pin the built images (instead of --digests); the store defaults to ROOT/signatures")
 	fs.Var((*cli.Strings)(&o.Layouts), "layout", "NAME=DIR: an image built by this maintainer, as an OCI layout directory (repeatable)")
 	fs.StringVar(&o.Built, "built", "", "digests file of this maintainer's own build")
 	fs.StringVar(&o.Store, "store", "", "root of the signature store (lookaside layout)")

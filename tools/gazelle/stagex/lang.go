@@ -1,5 +1,5 @@
 // Package stagex is the Gazelle language extension of StageX: in every
-// packages/<stage>/<name>/ directory it writes the stagex_stage targets
+// packages/<tier>/<name>/ directory it writes the stagex_stage targets
 // that build the package from its Containerfile and package.toml, a digest
 // test per published image, and it keeps packages/sources.json, the index
 // of source downloads, up to date.
@@ -106,7 +106,7 @@ func (l *lang) CheckFlags(fs *flag.FlagSet, c *config.Config) error {
 
 // Directives:
 //
-//	# gazelle:stagex_packages_dir DIR   packages of this tree live in DIR/<stage>/<name>
+//	# gazelle:stagex_packages_dir DIR   packages of this tree live in DIR/<tier>/<name>
 //	# gazelle:stagex_pins LABEL         the package of the tree's pin files (//digests)
 //	# gazelle:stagex_context PATH LABEL  COPY PATH reads the file LABEL builds
 func (*lang) KnownDirectives() []string {

@@ -116,8 +116,8 @@ func startBuildKit(t *testing.T) *daemon {
 type testCase struct {
 	pkg       *pkgspec.Package
 	dir       string // the package directory (sources)
-	rel       string // <stage>/<name>
-	image     string // <stage>-<name>
+	rel       string // <tier>/<name>
+	image     string // <tier>-<name>
 	target    string // the Containerfile stage BuildKit builds; "" for the last
 	layout    string // our build of it
 	platforms []string

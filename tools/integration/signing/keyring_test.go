@@ -73,7 +73,7 @@ func TestRepositoryKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := map[string]trust.Rule{"top level": pol.Default}
-	for stage, r := range pol.Stages {
+	for stage, r := range pol.Tiers {
 		rules["stage "+stage] = r
 	}
 	for where, r := range rules {

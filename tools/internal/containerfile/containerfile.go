@@ -11,7 +11,7 @@
 //
 // Only the StageX dialect is accepted: every image a stage starts from or
 // copies from must be scratch, an earlier stage, or a StageX package named
-// stagex/<stage>-<name>.
+// stagex/<tier>-<name>.
 package containerfile
 
 import (

@@ -66,10 +66,10 @@ func TestStages(t *testing.T) {
 	}
 	wants := []want{
 		{"sources", "", Ref{Kind: Scratch, Raw: "scratch"}, nil},
-		{"build", "linux/386", Ref{Kind: PackageRef, Raw: "stagex/core-busybox:1.2", PkgStage: "core", PkgName: "busybox"},
+		{"build", "linux/386", Ref{Kind: PackageRef, Raw: "stagex/core-busybox:1.2", PkgTier: "core", PkgName: "busybox"},
 			[]string{"package:core/busybox", "stage:0", "package:core/linux-headers"}},
 		{"install", "linux/386", Ref{Kind: StageRef, Raw: "build", Stage: 1}, []string{"stage:1"}},
-		{"", "", Ref{Kind: PackageRef, Raw: "stagex/pallet-clang-gnu-busybox", PkgStage: "pallet", PkgName: "clang-gnu-busybox"},
+		{"", "", Ref{Kind: PackageRef, Raw: "stagex/pallet-clang-gnu-busybox", PkgTier: "pallet", PkgName: "clang-gnu-busybox"},
 			[]string{"package:pallet/clang-gnu-busybox", "stage:2"}},
 	}
 	if len(f.Stages) != len(wants) {
@@ -221,7 +221,7 @@ func TestCopyAdd(t *testing.T) {
 			name: "whole package image",
 			src:  cf("FROM scratch", "COPY --from=stagex/core-busybox . /"),
 			line: 2,
-			want: Step{From: &Ref{Kind: PackageRef, Raw: "stagex/core-busybox", PkgStage: "core", PkgName: "busybox"}, Srcs: []string{"."}, Dest: "/"},
+			want: Step{From: &Ref{Kind: PackageRef, Raw: "stagex/core-busybox", PkgTier: "core", PkgName: "busybox"}, Srcs: []string{"."}, Dest: "/"},
 		},
 		{
 			name: "stage index and several sources",
@@ -561,7 +561,7 @@ func TestErrors(t *testing.T) {
 		{"undefined in expanded heredoc file", "FROM scratch\nCOPY <<EOF /x\n$1\nEOF\n", 2, "quote the heredoc delimiter"},
 		{"bad substitution", "FROM scratch\nWORKDIR ${}\n", 2, "bad substitution"},
 		{"required variable", "FROM scratch\nARG A\nWORKDIR ${A:?must be set}\n", 3, "must be set"},
-		{"external image", "FROM alpine:3.19\n", 1, "only scratch, earlier stages, the build context fetch and stagex/<stage>-<name> are allowed"},
+		{"external image", "FROM alpine:3.19\n", 1, "only scratch, earlier stages, the build context fetch and stagex/<tier>-<name> are allowed"},
 		{"from the fetch context", "FROM fetch\n", 1, "FROM fetch: the build context fetch holds source files"},
 		{"stage named like a context", "FROM scratch AS fetch\n", 1, `stage name "fetch" is the name of a build context`},
 		{"copy from external image", "FROM scratch\nCOPY --from=busybox / /\n", 2, "only scratch, earlier stages"},
@@ -632,12 +632,12 @@ func TestParseRef(t *testing.T) {
 		{"build", Ref{Kind: StageRef, Raw: "build", Stage: 0}, ""},
 		{"Build", Ref{Kind: StageRef, Raw: "Build", Stage: 0}, ""},
 		{"1", Ref{Kind: StageRef, Raw: "1", Stage: 1}, ""},
-		{"stagex/core-gcc", Ref{Kind: PackageRef, Raw: "stagex/core-gcc", PkgStage: "core", PkgName: "gcc"}, ""},
-		{"stagex/core-linux-headers:6.1", Ref{Kind: PackageRef, Raw: "stagex/core-linux-headers:6.1", PkgStage: "core", PkgName: "linux-headers"}, ""},
-		{"stagex/bootstrap-stage3", Ref{Kind: PackageRef, Raw: "stagex/bootstrap-stage3", PkgStage: "bootstrap", PkgName: "stage3"}, ""},
-		{"stagex/user-libatomic_ops", Ref{Kind: PackageRef, Raw: "stagex/user-libatomic_ops", PkgStage: "user", PkgName: "libatomic_ops"}, ""},
+		{"stagex/core-gcc", Ref{Kind: PackageRef, Raw: "stagex/core-gcc", PkgTier: "core", PkgName: "gcc"}, ""},
+		{"stagex/core-linux-headers:6.1", Ref{Kind: PackageRef, Raw: "stagex/core-linux-headers:6.1", PkgTier: "core", PkgName: "linux-headers"}, ""},
+		{"stagex/bootstrap-stage3", Ref{Kind: PackageRef, Raw: "stagex/bootstrap-stage3", PkgTier: "bootstrap", PkgName: "stage3"}, ""},
+		{"stagex/user-libatomic_ops", Ref{Kind: PackageRef, Raw: "stagex/user-libatomic_ops", PkgTier: "user", PkgName: "libatomic_ops"}, ""},
 		{"stagex/core-python3.12:latest@sha256:" + strings.Repeat("0", 64),
-			Ref{Kind: PackageRef, Raw: "stagex/core-python3.12:latest@sha256:" + strings.Repeat("0", 64), PkgStage: "core", PkgName: "python3.12"}, ""},
+			Ref{Kind: PackageRef, Raw: "stagex/core-python3.12:latest@sha256:" + strings.Repeat("0", 64), PkgTier: "core", PkgName: "python3.12"}, ""},
 		{"2", Ref{}, "out of range"},
 		{"", Ref{}, "empty"},
 		{"alpine", Ref{}, "not allowed"},

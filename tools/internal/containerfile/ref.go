@@ -17,14 +17,14 @@ const (
 	Scratch RefKind = iota
 	// StageRef is an earlier stage of the same file.
 	StageRef
-	// PackageRef is a StageX package image, stagex/<stage>-<name>.
+	// PackageRef is a StageX package image, stagex/<tier>-<name>.
 	PackageRef
 	// ContextRef is a named build context: one of BuildContexts.
 	ContextRef
 )
 
 // FetchContext is the named build context StageX's build passes to every
-// package (--build-context fetch=fetch/<stage>/<name>): the directory of
+// package (--build-context fetch=fetch/<tier>/<name>): the directory of
 // the package's downloaded sources, which it also copies into the
 // package's own fetch/. So `COPY --from=fetch X` reads what `COPY fetch/X`
 // reads.
@@ -58,17 +58,17 @@ type Ref struct {
 	Raw string
 	// Stage is the index of the stage for a StageRef.
 	Stage int
-	// PkgStage and PkgName locate a PackageRef at
-	// packages/<PkgStage>/<PkgName>.
-	PkgStage, PkgName string
+	// PkgTier and PkgName locate a PackageRef at
+	// packages/<PkgTier>/<PkgName>.
+	PkgTier, PkgName string
 }
 
-// Package returns "<stage>/<name>" for a PackageRef, else "".
+// Package returns "<tier>/<name>" for a PackageRef, else "".
 func (r Ref) Package() string {
 	if r.Kind != PackageRef {
 		return ""
 	}
-	return r.PkgStage + "/" + r.PkgName
+	return r.PkgTier + "/" + r.PkgName
 }
 
 // String returns the reference as written.
@@ -98,7 +98,7 @@ var (
 // ParseRef resolves an image reference of FROM or COPY --from against the
 // stages defined so far: "scratch", a named build context (BuildContexts),
 // the name (case-insensitive) or index of one of stages, or
-// stagex/<stage>-<name> with an optional :tag and @digest, which are kept
+// stagex/<tier>-<name> with an optional :tag and @digest, which are kept
 // in Raw but do not change the package.
 func ParseRef(raw string, stages []*Stage) (Ref, error) {
 	if raw == "" {
@@ -127,7 +127,7 @@ func ParseRef(raw string, stages []*Stage) (Ref, error) {
 	if strings.HasPrefix(raw, PackagePrefix) {
 		return parsePackageRef(raw)
 	}
-	return Ref{}, fmt.Errorf("image %q is not allowed: only scratch, earlier stages, the build context %s and %s<stage>-<name> are allowed", raw, strings.Join(BuildContexts, ", "), PackagePrefix)
+	return Ref{}, fmt.Errorf("image %q is not allowed: only scratch, earlier stages, the build context %s and %s<tier>-<name> are allowed", raw, strings.Join(BuildContexts, ", "), PackagePrefix)
 }
 
 func parsePackageRef(raw string) (Ref, error) {
@@ -148,7 +148,7 @@ func parsePackageRef(raw string) (Ref, error) {
 	if err != nil {
 		return Ref{}, fmt.Errorf("image %q is not a StageX package: %v", raw, err)
 	}
-	return Ref{Kind: PackageRef, Raw: raw, PkgStage: stage, PkgName: name}, nil
+	return Ref{Kind: PackageRef, Raw: raw, PkgTier: stage, PkgName: name}, nil
 }
 
 // isZero reports whether a platform was left unset.

@@ -1,8 +1,8 @@
 // Package digests reads, checks and rewrites StageX pin files.
 //
-// A pin file, digests/<stage>.txt, holds one line per image:
+// A pin file, digests/<tier>.txt, holds one line per image:
 //
-//	<sha256 hex> <stage>-<name>
+//	<sha256 hex> <tier>-<name>
 //
 // with a single space between the two fields, the lines sorted by image name
 // (byte order) and every line ending in a newline. The digest is the one the
@@ -28,7 +28,7 @@ import (
 const UpdateCommand = "bazel run //:update_digests"
 
 // lineFormat describes a pin line in error messages.
-const lineFormat = "`<sha256 hex> <stage>-<name>`"
+const lineFormat = "`<sha256 hex> <tier>-<name>`"
 
 // Pins is the content of one pin file: image name to sha256 hex.
 type Pins struct {
@@ -233,21 +233,21 @@ func checkHex(hex string) error {
 }
 
 func checkName(name string) error {
-	_, err := StageOf(name)
+	_, err := TierOf(name)
 	return err
 }
 
-// StageOf checks an image name, <stage>-<name> (stagex.ParseImageName),
+// TierOf checks an image name, <tier>-<name> (stagex.ParseImageName),
 // and returns its stage ("core" for "core-make").
-func StageOf(name string) (string, error) {
+func TierOf(name string) (string, error) {
 	stage, _, err := stagex.ParseImageName(name)
 	return stage, err
 }
 
 // FileFor returns the pin file of an image under a workspace root:
-// root/digests/<stage>.txt.
+// root/digests/<tier>.txt.
 func FileFor(root, name string) (string, error) {
-	stage, err := StageOf(name)
+	stage, err := TierOf(name)
 	if err != nil {
 		return "", err
 	}
@@ -264,7 +264,7 @@ type Change struct {
 func (c Change) Changed() bool { return c.Old != c.New }
 
 // Update pins the given images (name to digest, bare hex or "sha256:<hex>")
-// in root/digests/<stage>.txt, creating files as needed and leaving the other
+// in root/digests/<tier>.txt, creating files as needed and leaving the other
 // pins alone. Files whose content does not change are not rewritten. The
 // changes come back sorted by image name.
 func Update(root string, built map[string]string) ([]Change, error) {

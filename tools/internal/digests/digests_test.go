@@ -81,7 +81,7 @@ func TestParseErrors(t *testing.T) {
 		{"two spaces", a + "  core-a\n", 1, []string{"single space"}},
 		{"trailing space", a + " core-a \n", 1, []string{"single space"}},
 		{"blank line", a + " core-a\n\n" + b + " core-b\n", 2, []string{"blank line"}},
-		{"no stage", a + " make\n", 1, []string{"<stage>-<name>"}},
+		{"no stage", a + " make\n", 1, []string{"<tier>-<name>"}},
 		{"bad char", a + " core-a/b\n", 1, []string{`'/'`}},
 		{"duplicate", a + " core-a\n" + b + " core-a\n", 2, []string{"duplicate image core-a", "line 1"}},
 		{"unsorted", a + " core-b\n" + b + " core-c\n" + a + " core-a\n", 3, []string{"core-a is out of order", "before core-c (line 2)"}},
@@ -120,7 +120,7 @@ func TestSetAndFormat(t *testing.T) {
 		{"core-b", hexOf('a'), false, ""},
 		{"core-b", hexOf('e'), true, ""},
 		{"core-x", "sha512:" + hexOf('e'), false, "bad digest"},
-		{"nodash", hexOf('e'), false, "<stage>-<name>"},
+		{"nodash", hexOf('e'), false, "<tier>-<name>"},
 	}
 	for _, s := range steps {
 		changed, err := p.Set(s.name, s.digest)
@@ -217,7 +217,7 @@ func TestStageAndFile(t *testing.T) {
 		{"core-", "", false},
 	}
 	for _, tt := range tests {
-		stage, err := StageOf(tt.name)
+		stage, err := TierOf(tt.name)
 		if (err == nil) != tt.ok || stage != tt.stage {
 			t.Errorf("StageOf(%q) = %q, %v; want %q, ok=%v", tt.name, stage, err, tt.stage, tt.ok)
 		}
@@ -322,7 +322,7 @@ func TestUpdateErrors(t *testing.T) {
 		want  string
 	}{
 		{"unsorted existing file", map[string]string{"core-a": hexOf('c')}, "core.txt:2:"},
-		{"bad name", map[string]string{"make": hexOf('c')}, "<stage>-<name>"},
+		{"bad name", map[string]string{"make": hexOf('c')}, "<tier>-<name>"},
 		{"bad digest", map[string]string{"user-jq": "xyz"}, "user-jq: bad digest"},
 	}
 	for _, tt := range tests {

@@ -9,12 +9,12 @@ import (
 
 // CheckOptions name a built image and the pin it must match.
 type CheckOptions struct {
-	// Pins is the pin file, digests/<stage>.txt.
+	// Pins is the pin file, digests/<tier>.txt.
 	Pins string
 	// PinsOwner is the repository the pin file belongs to, when it is not
 	// this workspace's (see Pins.Owner).
 	PinsOwner string
-	// Image is the image's name, <stage>-<name>.
+	// Image is the image's name, <tier>-<name>.
 	Image string
 	// Layout is the OCI layout directory of the built image.
 	Layout string
@@ -45,14 +45,14 @@ func CheckLayout(o CheckOptions) error {
 type UpdateOptions struct {
 	// Root is the workspace root holding digests/.
 	Root string
-	// Layouts maps image names, <stage>-<name>, to OCI layout directories.
+	// Layouts maps image names, <tier>-<name>, to OCI layout directories.
 	Layouts map[string]string
 	// Out receives a line per image: pinned, changed or unchanged.
 	Out io.Writer
 }
 
 // UpdateLayouts rewrites the pins of the given images in
-// ROOT/digests/<stage>.txt from the digests of their layouts' manifests.
+// ROOT/digests/<tier>.txt from the digests of their layouts' manifests.
 func UpdateLayouts(o UpdateOptions) error {
 	if o.Root == "" {
 		return fmt.Errorf("no workspace root: pass --root or run through `bazel run`")

@@ -45,7 +45,7 @@ const (
 	// SOURCE_DATE_EPOCH; its value is the epoch in seconds.
 	AnnotationRewritten = "buildkit/rewritten-timestamp"
 	annotationImageName = "io.containerd.image.name"
-	// The name BuildKit's exporter gives name=<stage>-<name>.
+	// The name BuildKit's exporter gives name=<tier>-<name>.
 	imageNamePrefix, imageNameSuffix = "docker.io/library/", ":latest"
 	annotationRefName                = "org.opencontainers.image.ref.name"
 )
@@ -97,8 +97,8 @@ type Image struct {
 	Config Config
 	// Annotations go on the manifest.
 	Annotations map[string]string
-	// Name is the image's name, <stage>-<name>; index.json names it as
-	// BuildKit's exporter does when given name=<stage>-<name>.
+	// Name is the image's name, <tier>-<name>; index.json names it as
+	// BuildKit's exporter does when given name=<tier>-<name>.
 	Name string
 }
 

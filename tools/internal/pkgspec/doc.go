@@ -4,10 +4,10 @@
 //
 // # Where a package lives
 //
-// A package is the directory packages/<stage>/<name>/, with stage one of
-// bootstrap, core, pallet and user. Its image is <stage>-<name>. Each entry
+// A package is the directory packages/<tier>/<name>/, with stage one of
+// bootstrap, core, pallet and user. Its image is <tier>-<name>. Each entry
 // of subpackages is built from the Containerfile stage package-<sub> and
-// published as the image <stage>-<sub> (not <stage>-<name>-<sub>): StageX's
+// published as the image <tier>-<sub> (not <tier>-<name>-<sub>): StageX's
 // target generator files subpackages under the parent's stage by their own
 // name, which is why core/llvm can list "clang" and "llvm" among its
 // subpackages.
@@ -24,7 +24,7 @@
 // one; bootstrap packages such as stage0 have neither), description,
 // license (or licenses: StageX's trees use both), website, platforms and
 // subpackages. version_from names another
-// package as "<stage>-<name>" and takes its version; see
+// package as "<tier>-<name>" and takes its version; see
 // [Package.ResolveVersion]. license is an SPDX expression; a list of them
 // is accepted too and joined with AND. platforms entries are os/arch or
 // os/arch/variant.

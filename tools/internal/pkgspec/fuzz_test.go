@@ -35,8 +35,8 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if p.Stage != "core" || p.Name != "demo" || p.Path != path {
-			t.Fatalf("package %s/%s at %s", p.Stage, p.Name, p.Path)
+		if p.Tier != "core" || p.Name != "demo" || p.Path != path {
+			t.Fatalf("package %s/%s at %s", p.Tier, p.Name, p.Path)
 		}
 		if p.Version != "" && p.VersionFrom != "" {
 			t.Fatal("both Version and VersionFrom set")
@@ -49,7 +49,7 @@ func FuzzParse(f *testing.F) {
 		before := exported(p)
 		before.Sources = slices.Clone(p.Sources)
 		err = p.ResolveVersion(func(string) (*Package, error) {
-			return &Package{Stage: "core", Name: "base", Version: "1.2.3-rc1"}, nil
+			return &Package{Tier: "core", Name: "base", Version: "1.2.3-rc1"}, nil
 		})
 		if err != nil {
 			if !reflect.DeepEqual(exported(p), before) {

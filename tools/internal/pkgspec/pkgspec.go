@@ -14,27 +14,21 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
-
-// stages are the directories under packages/, in bootstrap order.
-var stages = []string{"bootstrap", "core", "pallet", "user"}
-
-// IsStage reports whether s is one of the stages bootstrap, core, pallet
-// and user.
-func IsStage(s string) bool { return slices.Contains(stages, s) }
 
 // Package is a parsed package.toml.
 type Package struct {
-	Path        string // file path as given, for errors
-	Stage, Name string // from the package's directory
+	Path       string // file path as given, for errors
+	Tier, Name string // from the package's directory
 
 	Version     string // [package].version, or after ResolveVersion the version taken through version_from
-	VersionFrom string // [package].version_from: "<stage>-<name>" of the package whose version this one takes
+	VersionFrom string // [package].version_from: "<tier>-<name>" of the package whose version this one takes
 	Description string
 	License     string // SPDX expression
 	Website     string
 	Platforms   []string // os/arch[/variant]; empty means every platform
-	Subpackages []string // each built from stage package-<sub>, published as <stage>-<sub>
+	Subpackages []string // each built from stage package-<sub>, published as <tier>-<sub>
 
 	// ReleaseMonitoringID is the top-level release_monitoring_id, 0 when absent.
 	ReleaseMonitoringID int64
@@ -84,37 +78,21 @@ type sourceTemplate struct {
 	argFile template
 }
 
-// ImageName returns the package's image name, <stage>-<name>.
-func (p *Package) ImageName() string { return p.Stage + "-" + p.Name }
+// ImageName returns the package's image name, <tier>-<name>.
+func (p *Package) ImageName() string { return stagex.ImageName(p.Tier, p.Name) }
 
 // SubpackageImageName returns the image name of subpackage sub,
-// <stage>-<sub>.
-func (p *Package) SubpackageImageName(sub string) string { return p.Stage + "-" + sub }
+// <tier>-<sub>.
+func (p *Package) SubpackageImageName(sub string) string { return stagex.ImageName(p.Tier, sub) }
 
 // Resolved reports whether every version-dependent value is known: false
 // only for a package with version_from before ResolveVersion.
 func (p *Package) Resolved() bool { return p.VersionFrom == "" || p.Version != "" }
 
-// ParseRef splits a package reference "<stage>-<name>", as version_from
-// and image names spell it, at its first "-".
-func ParseRef(ref string) (stage, name string, err error) {
-	stage, name, ok := strings.Cut(ref, "-")
-	if !ok || !IsStage(stage) {
-		return "", "", fmt.Errorf("%q is not <stage>-<name> with stage one of %s", ref, strings.Join(stages, ", "))
-	}
-	if !validName(name) {
-		return "", "", fmt.Errorf("%q: %q is not a valid package name", ref, name)
-	}
-	return stage, name, nil
-}
-
-// namePattern is an image name component as OCI distribution allows it.
-var namePattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-
-func validName(s string) bool { return namePattern.MatchString(s) }
+func validName(s string) bool { return stagex.NamePattern.MatchString(s) }
 
 // ParseFile reads and parses the package.toml at path. The stage and name
-// are the two directories above the file: packages/<stage>/<name>/.
+// are the two directories above the file: packages/<tier>/<name>/.
 func ParseFile(path string) (*Package, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -128,16 +106,16 @@ func ParseFile(path string) (*Package, error) {
 	name := filepath.Base(dir)
 	stage := filepath.Base(filepath.Dir(dir))
 	if name == "." || name == string(filepath.Separator) || stage == "." || stage == string(filepath.Separator) {
-		return nil, diag.Errorf(path, 0, "cannot tell stage and name: expected the file in packages/<stage>/<name>/")
+		return nil, diag.Errorf(path, 0, "cannot tell stage and name: expected the file in packages/<tier>/<name>/")
 	}
 	return Parse(path, stage, name, data)
 }
 
-// Parse parses data, the package.toml of package name in stage; path names
+// Parse parses data, the package.toml of package name in tier; path names
 // it in errors.
-func Parse(path, stage, name string, data []byte) (*Package, error) {
-	if !IsStage(stage) {
-		return nil, diag.Errorf(path, 0, "unknown stage %q: expected one of %s", stage, strings.Join(stages, ", "))
+func Parse(path, tier, name string, data []byte) (*Package, error) {
+	if !stagex.IsTier(tier) {
+		return nil, diag.Errorf(path, 0, "unknown tier %q: expected one of %s", tier, strings.Join(stagex.Tiers, ", "))
 	}
 	if !validName(name) {
 		return nil, diag.Errorf(path, 0, "directory name %q is not a valid package name (lower-case letters and digits, separated by '.', '_' or '-')", name)
@@ -150,7 +128,7 @@ func Parse(path, stage, name string, data []byte) (*Package, error) {
 		}
 		return nil, diag.Errorf(path, 0, "invalid TOML: %v", err)
 	}
-	ps := &parser{path: path, p: &Package{Path: path, Stage: stage, Name: name}}
+	ps := &parser{path: path, p: &Package{Path: path, Tier: tier, Name: name}}
 	if err := ps.document(root); err != nil {
 		return nil, err
 	}
@@ -249,7 +227,7 @@ func (ps *parser) packageTable(n *node) error {
 		if p.Version != "" {
 			return ps.errorf(c.line, "both version and version_from are set; keep one")
 		}
-		if _, _, err := ParseRef(p.VersionFrom); err != nil {
+		if _, _, err := stagex.ParseImageName(p.VersionFrom); err != nil {
 			return ps.errorf(c.line, "version_from: %v", err)
 		}
 		p.versionFromLine = c.line
@@ -270,7 +248,7 @@ func (ps *parser) packageTable(n *node) error {
 			return err
 		}
 		for i, pl := range p.Platforms {
-			if !validPlatform(pl) {
+			if _, err := stagex.ParsePlatform(pl); err != nil {
 				return ps.errorf(c.line, "platforms[%d] = %q: expected os/arch or os/arch/variant, e.g. linux/amd64 or linux/arm64/v8", i, pl)
 			}
 			if slices.Index(p.Platforms, pl) < i {
@@ -292,22 +270,6 @@ func (ps *parser) packageTable(n *node) error {
 		}
 	}
 	return nil
-}
-
-var platformPart = regexp.MustCompile(`^[a-z0-9_]+$`)
-
-// validPlatform reports whether s is os/arch or os/arch/variant.
-func validPlatform(s string) bool {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 {
-		return false
-	}
-	for _, part := range parts {
-		if !platformPart.MatchString(part) {
-			return false
-		}
-	}
-	return true
 }
 
 // license accepts an SPDX expression, or a list of them joined with AND.
@@ -419,7 +381,7 @@ var sourceKeys = []string{"hash", "version", "format", "file", "git_sha", "mirro
 
 var (
 	sourceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+	hexPattern      = regexp.MustCompile(`^[0-9a-fA-F]+$`) // of a git commit id
 )
 
 // argPrefix is the build argument prefix of source id: the id upper-cased,
@@ -474,7 +436,7 @@ func (ps *parser) source(n *node) (Source, *sourceTemplate, error) {
 	if s.Hash, err = ps.str(h, "hash"); err != nil {
 		return s, nil, err
 	}
-	if len(s.Hash) != 64 || !hexPattern.MatchString(s.Hash) {
+	if !stagex.IsSHA256Hex(strings.ToLower(s.Hash)) {
 		return s, nil, ps.errorf(h.line, "hash %q is not a sha256: expected 64 hex digits, got %d characters", s.Hash, len(s.Hash))
 	}
 	s.Hash = strings.ToLower(s.Hash)
@@ -678,8 +640,8 @@ func checkFileName(f string) error {
 // ResolveVersion follows version_from, through as many packages as it
 // takes, to a package with a version, and sets the version of p and of its
 // sources without their own, recomputing their file names and mirrors.
-// lookup returns the package a "<stage>-<name>" reference names (the
-// translator's looks in its tree). Packages without version_from are left as they are. On error p
+// lookup returns the package a "<tier>-<name>" reference names (see
+// Lookup). Packages without version_from are left as they are. On error p
 // is unchanged.
 func (p *Package) ResolveVersion(lookup func(ref string) (*Package, error)) error {
 	if p.VersionFrom == "" {

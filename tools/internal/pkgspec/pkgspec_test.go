@@ -60,7 +60,7 @@ file = "tools-{version_dash}-{version_under}.tgz"
 mirrors = ["https://three.example/{version}/{file}"]
 `),
 		want: Package{
-			Stage: "core", Name: "demo",
+			Tier: "core", Name: "demo",
 			Version:             "2.41.0-rc2",
 			Description:         "A demo package",
 			License:             "MIT OR Apache-2.0",
@@ -101,7 +101,7 @@ file = "stage0-posix-{version}.tar.gz"
 mirrors = ["https://example.org/archive/{version}.tar.gz",]
 `),
 		want: Package{
-			Stage: "core", Name: "demo", Description: "TODO", Platforms: []string{"linux/386"},
+			Tier: "core", Name: "demo", Description: "TODO", Platforms: []string{"linux/386"},
 			Sources: []Source{{
 				ID: "stage0_posix", Line: 6, Hash: hashA, Version: "a15adc72f0",
 				File:    "stage0-posix-a15adc72f0.tar.gz",
@@ -119,7 +119,7 @@ hash = "@A"
 mirrors = ["https://a.example/dl/demo{version}-{version_major_minor}.zip?raw=1#top", "https://b.example/other.zip"]
 `),
 		want: Package{
-			Stage: "core", Name: "demo", Version: "30",
+			Tier: "core", Name: "demo", Version: "30",
 			Sources: []Source{{
 				ID: "demo", Line: 4, Hash: hashA, Version: "30", InheritsVersion: true,
 				File:    "demo30-None.zip",
@@ -130,7 +130,7 @@ mirrors = ["https://a.example/dl/demo{version}-{version_major_minor}.zip?raw=1#t
 	{
 		name: "licenses, as many StageX packages spell it",
 		text: "[package]\nname = \"demo\"\nlicenses = \"GPL-3.0-or-later\"\n",
-		want: Package{Stage: "core", Name: "demo", License: "GPL-3.0-or-later"},
+		want: Package{Tier: "core", Name: "demo", License: "GPL-3.0-or-later"},
 	},
 	{
 		name: "license list, upper-case hash, literal braces",
@@ -144,7 +144,7 @@ file = "demo-{{x}}-{version}.tar"
 mirrors = ["https://a.example/{{x}}/{file}"]
 `,
 		want: Package{
-			Stage: "core", Name: "demo", Version: "1.0",
+			Tier: "core", Name: "demo", Version: "1.0",
 			License: "MIT AND (Apache-2.0 WITH LLVM-exception)",
 			Sources: []Source{{
 				ID: "demo", Line: 5, Hash: hashB, Version: "1.0", InheritsVersion: true,
@@ -164,7 +164,7 @@ hash = "@A"
 mirrors = ["https://a.example/a.tar"]
 `),
 		want: Package{
-			Stage: "core", Name: "demo", Version: "1.0",
+			Tier: "core", Name: "demo", Version: "1.0",
 			Sources: []Source{
 				{ID: "a", Line: 5, Hash: hashA, Version: "1.0", InheritsVersion: true, File: "a.tar", Mirrors: []string{"https://a.example/a.tar"}},
 				{ID: "b", Line: 4, Hash: hashB, Version: "1.0", InheritsVersion: true, File: "b.tar", Mirrors: []string{}},
@@ -181,7 +181,7 @@ hash = "@A"
 mirrors = ["https://a.example/dist/rustc-1.94.0-src.tar.gz"]
 `),
 		want: Package{
-			Stage: "core", Name: "demo", VersionFrom: "core-other",
+			Tier: "core", Name: "demo", VersionFrom: "core-other",
 			Sources: []Source{{
 				ID: "rust1_94_0", Line: 4, Hash: hashA, InheritsVersion: true,
 				File:    "rustc-1.94.0-src.tar.gz",
@@ -200,7 +200,7 @@ file = "demo-{version}.tar"
 mirrors = ["https://a.example/{file}"]
 `),
 		want: Package{
-			Stage: "core", Name: "demo", VersionFrom: "pallet-other",
+			Tier: "core", Name: "demo", VersionFrom: "pallet-other",
 			Sources: []Source{{ID: "demo", Line: 4, Hash: hashA, InheritsVersion: true}},
 		},
 	},
@@ -210,14 +210,14 @@ mirrors = ["https://a.example/{file}"]
 name = "demo"
 version = "1"
 `,
-		want: Package{Stage: "core", Name: "demo", Version: "1"},
+		want: Package{Tier: "core", Name: "demo", Version: "1"},
 	},
 }
 
 // exported returns a copy of p with its exported fields only.
 func exported(p *Package) Package {
 	return Package{
-		Path: p.Path, Stage: p.Stage, Name: p.Name,
+		Path: p.Path, Tier: p.Tier, Name: p.Name,
 		Version: p.Version, VersionFrom: p.VersionFrom, Description: p.Description,
 		License: p.License, Website: p.Website, Platforms: p.Platforms,
 		Subpackages: p.Subpackages, ReleaseMonitoringID: p.ReleaseMonitoringID, Sources: p.Sources,
@@ -289,8 +289,8 @@ var errorTests = []struct {
 	{"name a table", "[package]\nname = { x = 1 }\n", 2, []string{"name must be a string", "a table"}},
 	{"empty version", "[package]\nname = \"demo\"\nversion = \"\"\n", 3, []string{"version must not be empty"}},
 	{"version and version_from", "[package]\nname = \"demo\"\nversion = \"1\"\nversion_from = \"core-x\"\n", 4, []string{"both version and version_from"}},
-	{"version_from without stage", "[package]\nname = \"demo\"\nversion_from = \"rust\"\n", 3, []string{"version_from", "<stage>-<name>"}},
-	{"version_from unknown stage", "[package]\nname = \"demo\"\nversion_from = \"kernel-linux\"\n", 3, []string{"version_from", "bootstrap, core, pallet, user"}},
+	{"version_from without stage", "[package]\nname = \"demo\"\nversion_from = \"rust\"\n", 3, []string{"version_from", "<tier>-<name>"}},
+	{"version_from unknown tier", "[package]\nname = \"demo\"\nversion_from = \"kernel-linux\"\n", 3, []string{"version_from", "bootstrap, core, pallet, user"}},
 	{"version_from bad name", "[package]\nname = \"demo\"\nversion_from = \"core-Rust\"\n", 3, []string{"not a valid package name"}},
 	{"missing hash", "[package]\nname = \"demo\"\n\n[sources.s]\nfile = \"f\"\n", 4, []string{"[sources.s] has no hash"}},
 	{"short hash", "[package]\nname = \"demo\"\n[sources.s]\nhash = \"abc\"\nfile = \"f\"\n", 4, []string{`hash "abc" is not a sha256`, "64 hex digits", "got 3"}},
@@ -384,8 +384,8 @@ func TestParseArguments(t *testing.T) {
 	tests := []struct {
 		stage, name, word string
 	}{
-		{"kernel", "demo", `unknown stage "kernel"`},
-		{"", "demo", `unknown stage ""`},
+		{"kernel", "demo", `unknown tier "kernel"`},
+		{"", "demo", `unknown tier ""`},
 		{"core", "Demo", `directory name "Demo"`},
 		{"core", "", `directory name ""`},
 	}
@@ -632,8 +632,8 @@ func TestParseFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Stage != "core" || p.Name != "go" || p.Sources[0].File != "go1.26.1.src.tar.gz" {
-		t.Errorf("ParseFile: stage %q name %q file %q", p.Stage, p.Name, p.Sources[0].File)
+	if p.Tier != "core" || p.Name != "go" || p.Sources[0].File != "go1.26.1.src.tar.gz" {
+		t.Errorf("ParseFile: stage %q name %q file %q", p.Tier, p.Name, p.Sources[0].File)
 	}
 
 	wrong := filepath.Join(root, "packages", "user", "wrong", "package.toml")
@@ -645,5 +645,5 @@ func TestParseFile(t *testing.T) {
 	checkDiag(t, err, missing, 0, "cannot read")
 
 	_, err = ParseFile(filepath.Join(root, "package.toml"))
-	checkDiag(t, err, filepath.Join(root, "package.toml"), 0, "unknown stage")
+	checkDiag(t, err, filepath.Join(root, "package.toml"), 0, "unknown tier")
 }

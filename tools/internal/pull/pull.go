@@ -38,7 +38,7 @@ type Options struct {
 	// "os/architecture/variant", e.g. "linux/amd64". Empty accepts an index
 	// only when it lists a single image.
 	Platform string
-	// Name is the image's name for index.json, <stage>-<name>, as a build
+	// Name is the image's name for index.json, <tier>-<name>, as a build
 	// of it gives it (see ociimage.Image.Name); a registry does not know
 	// it. Empty names none.
 	Name string

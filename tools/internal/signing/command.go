@@ -24,7 +24,7 @@ type SignBuildsOptions struct {
 	// passphrase from. Zero is standard input: say -1 for none.
 	PassphraseFD int
 	// PinFiles are the pinned digests files; Root, instead, is a source
-	// tree whose digests/<stage>.txt pin the built images. One of the two.
+	// tree whose digests/<tier>.txt pin the built images. One of the two.
 	PinFiles []string
 	Root     string
 	// Layouts ("NAME=DIR") and Built (a digests file) are the images this

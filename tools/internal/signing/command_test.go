@@ -263,7 +263,7 @@ func TestCommandErrors(t *testing.T) {
 		}),
 			cli.ExitFailed, "--image: core-make was built as sha256:" + h1 + " but is pinned as sha256:" + h2},
 		{"verify: bad digest", verify(func(o *VerifyImagesOptions) { o.Image, o.Digest = "core-make", "sha512:"+h1 }), cli.ExitUsage, "expected 64 lowercase hex digits"},
-		{"verify: bad image name", verify(func(o *VerifyImagesOptions) { o.Image, o.Digest = "Make", "sha256:"+h1 }), cli.ExitUsage, "expected <stage>-<name>"},
+		{"verify: bad image name", verify(func(o *VerifyImagesOptions) { o.Image, o.Digest = "Make", "sha256:"+h1 }), cli.ExitUsage, "expected <tier>-<name>"},
 		{"verify: missing keyring", verify(func(o *VerifyImagesOptions) {
 			o.Keyrings, o.PinFiles = []string{e.dir + "/nokeys"}, []string{e.digests}
 		}), cli.ExitFailed, "no such file"},

@@ -3,12 +3,12 @@
 //
 // Trust model. Every StageX image is reproducible, so each maintainer
 // rebuilds the images on their own machine and, only when a built digest
-// equals the one pinned in digests/<stage>.txt, signs the pair (identity
-// "stagex/<stage>-<name>", manifest digest) with their own OpenPGP key
+// equals the one pinned in digests/<tier>.txt, signs the pair (identity
+// "stagex/<tier>-<name>", manifest digest) with their own OpenPGP key
 // (Sign; `bazel run //tools/internal/signing:sign`, command stagex-sign). Signatures
 // use the containers "simple signing" format and sit in the lookaside layout
 // that podman and skopeo read
-// (signatures/stagex/<stage>-<name>@sha256=<hex>/signature-<n>). No single
+// (signatures/stagex/<tier>-<name>@sha256=<hex>/signature-<n>). No single
 // maintainer can vouch for an image alone: a verifier accepts an image only
 // when at least a threshold (default 2, configurable per stage in
 // keys/policy.toml) of DISTINCT maintainer primary keys, taken from the

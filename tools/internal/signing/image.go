@@ -10,13 +10,13 @@ import (
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 )
 
-// Image is one image to sign or verify: its published name, its stage, its
+// Image is one image to sign or verify: its published name, its tier, its
 // manifest digest, and where that digest comes from.
 type Image struct {
 	// Name is the published image name, e.g. "core-busybox".
 	Name string
-	// Stage is the part of Name before the first '-', e.g. "core".
-	Stage string
+	// Tier is the part of Name before the first '-', e.g. "core".
+	Tier string
 	// Digest is the manifest digest, "sha256:<hex>".
 	Digest string
 	// File is where the digest was read: a pin file, a built OCI layout,
@@ -41,11 +41,11 @@ func (i Image) where() string {
 	return i.File
 }
 
-// NewImage checks an image name ("<stage>-<name>") and digest (bare hex or
+// NewImage checks an image name ("<tier>-<name>") and digest (bare hex or
 // "sha256:<hex>") and returns the image with its digest in "sha256:<hex>"
 // form.
 func NewImage(name, digest string) (Image, error) {
-	stage, err := digests.StageOf(name)
+	tier, err := digests.TierOf(name)
 	if err != nil {
 		return Image{}, err
 	}
@@ -53,7 +53,7 @@ func NewImage(name, digest string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	return Image{Name: name, Stage: stage, Digest: "sha256:" + hex}, nil
+	return Image{Name: name, Tier: tier, Digest: "sha256:" + hex}, nil
 }
 
 // PinnedImages returns the images pinned in p, sorted by name, each with the
@@ -63,13 +63,13 @@ func PinnedImages(p *digests.Pins) []Image {
 	images := make([]Image, 0, len(names))
 	for _, n := range names {
 		hex, _ := p.Lookup(n)
-		stage, _ := digests.StageOf(n) // Parse and Set checked every name
-		images = append(images, Image{Name: n, Stage: stage, Digest: "sha256:" + hex, File: p.Path(), Line: p.Line(n)})
+		tier, _ := digests.TierOf(n) // Parse and Set checked every name
+		images = append(images, Image{Name: n, Tier: tier, Digest: "sha256:" + hex, File: p.Path(), Line: p.Line(n)})
 	}
 	return images
 }
 
-// LoadPins reads pin files (digests/<stage>.txt) and returns their images,
+// LoadPins reads pin files (digests/<tier>.txt) and returns their images,
 // file by file. An image pinned in two of the files is an error.
 func LoadPins(paths ...string) ([]Image, error) {
 	var images []Image
@@ -91,7 +91,7 @@ func LoadPins(paths ...string) ([]Image, error) {
 }
 
 // PinsUnder returns the pin files that hold the given images' pins in a
-// source tree: root/digests/<stage>.txt for each stage among names, sorted.
+// source tree: root/digests/<tier>.txt for each tier among names, sorted.
 func PinsUnder(root string, names []string) ([]string, error) {
 	set := map[string]bool{}
 	for _, n := range names {
@@ -130,7 +130,7 @@ func ParseLayoutArg(v string) (name, dir string, err error) {
 	if !ok || name == "" || dir == "" {
 		return "", "", fmt.Errorf("expected NAME=DIR (an image name and its OCI layout directory), got %q", v)
 	}
-	if _, err := digests.StageOf(name); err != nil {
+	if _, err := digests.TierOf(name); err != nil {
 		return "", "", err
 	}
 	return name, dir, nil

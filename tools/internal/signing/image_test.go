@@ -17,9 +17,9 @@ func TestNewImage(t *testing.T) {
 		want         Image
 		wantErr      string
 	}{
-		{"core-make", "sha256:" + hex, Image{Name: "core-make", Stage: "core", Digest: "sha256:" + hex}, ""},
-		{"user-py-sphinx", hex, Image{Name: "user-py-sphinx", Stage: "user", Digest: "sha256:" + hex}, ""},
-		{"make", hex, Image{}, "<stage>-<name>"},
+		{"core-make", "sha256:" + hex, Image{Name: "core-make", Tier: "core", Digest: "sha256:" + hex}, ""},
+		{"user-py-sphinx", hex, Image{Name: "user-py-sphinx", Tier: "user", Digest: "sha256:" + hex}, ""},
+		{"make", hex, Image{}, "<tier>-<name>"},
 		{"core-make", "sha512:" + hex, Image{}, "64 lowercase hex"},
 		{"core-make", strings.ToUpper(hex), Image{}, "64 lowercase hex"},
 	}
@@ -57,9 +57,9 @@ func TestLoadPins(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Image{
-		{Name: "core-busybox", Stage: "core", Digest: "sha256:" + a, File: core, Line: 1},
-		{Name: "core-make", Stage: "core", Digest: "sha256:" + b, File: core, Line: 2},
-		{Name: "user-tool", Stage: "user", Digest: "sha256:" + b, File: user, Line: 1},
+		{Name: "core-busybox", Tier: "core", Digest: "sha256:" + a, File: core, Line: 1},
+		{Name: "core-make", Tier: "core", Digest: "sha256:" + b, File: core, Line: 2},
+		{Name: "user-tool", Tier: "user", Digest: "sha256:" + b, File: user, Line: 1},
 	}
 	if len(images) != len(want) {
 		t.Fatalf("got %+v, want %+v", images, want)
@@ -115,7 +115,7 @@ func TestLayoutImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Image{Name: "core-box", Stage: "core", Digest: d, File: dir}); img != want {
+	if want := (Image{Name: "core-box", Tier: "core", Digest: d, File: dir}); img != want {
 		t.Errorf("LayoutImage = %+v, want %+v", img, want)
 	}
 	// The digest signed is the image manifest's, not that of the image
@@ -158,7 +158,7 @@ func TestParseLayoutArg(t *testing.T) {
 
 func TestMismatchError(t *testing.T) {
 	a, b := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("b", 64)
-	pinned := Image{Name: "core-make", Stage: "core", Digest: a, File: "digests/core.txt", Line: 4}
+	pinned := Image{Name: "core-make", Tier: "core", Digest: a, File: "digests/core.txt", Line: 4}
 	tests := []struct {
 		built Image
 		want  string

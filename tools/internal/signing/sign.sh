@@ -7,7 +7,7 @@
 # then runs stagex-sign once per source tree (the directory holding a
 # packages/ directory) with --root <tree> and --layout <image>=<built layout>
 # for each image. stagex-sign refuses to sign when a built digest differs
-# from <tree>/digests/<stage>.txt and writes the signatures into
+# from <tree>/digests/<tier>.txt and writes the signatures into
 # <tree>/signatures unless --store says otherwise. Arguments starting with
 # // or @ are target patterns; all others go to stagex-sign, and relative
 # paths in them are taken from the directory `bazel run` was started in.

@@ -78,7 +78,7 @@ func TestSkopeoInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(manifest)
-	pinned := []Image{{Name: "core-interop", Stage: "core", Digest: "sha256:" + hex.EncodeToString(sum[:])}}
+	pinned := []Image{{Name: "core-interop", Tier: "core", Digest: "sha256:" + hex.EncodeToString(sum[:])}}
 	// Sign at the present time: gpg checks the signature against its own clock.
 	res, err := Sign(SignOptions{Key: key, Store: filepath.Join(work, "store"), Prefix: testPrefix}, pinned, nil)
 	if err != nil {

@@ -143,7 +143,7 @@ func (r *Report) Err() error {
 
 // Verify checks each image's signatures against the keyring and policy. An
 // image passes when at least the policy's threshold of distinct keys that
-// count for its stage made valid signatures over exactly its digest and
+// count for its tier made valid signatures over exactly its digest and
 // identity. The error is only for problems that stop verification itself
 // (e.g. an unreadable store); rejected signatures and failed images are in
 // the report.
@@ -164,7 +164,7 @@ func Verify(opts VerifyOptions, images []Image) (*Report, error) {
 	}
 	rep := &Report{}
 	for _, img := range images {
-		res, err := verifyImage(opts, pol.Rule(img.Stage), img, now)
+		res, err := verifyImage(opts, pol.Rule(img.Tier), img, now)
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +220,7 @@ func verifyImage(opts VerifyOptions, rule trust.Rule, img Image, now time.Time) 
 			continue
 		}
 		if !rule.Counts(fpr) {
-			reject(s.Path, "key %s does not count for stage %s under the policy", k, img.Stage)
+			reject(s.Path, "key %s does not count for tier %s under the policy", k, img.Tier)
 			continue
 		}
 		if first, dup := counted[fpr]; dup {

@@ -28,7 +28,7 @@ const (
 	revokeDelay = time.Hour
 )
 
-var testImg = Image{Name: testImage, Stage: "core", Digest: digestA}
+var testImg = Image{Name: testImage, Tier: "core", Digest: digestA}
 
 // verifyKeys holds the maintainers of the verification tests:
 //
@@ -375,9 +375,9 @@ func TestVerifyPolicy(t *testing.T) {
 	fpr := func(n string) string { return trust.Fingerprint(ents[n]) }
 	store := t.TempDir()
 	images := []Image{
-		{Name: "bootstrap-stage0", Stage: "bootstrap", Digest: digestA},
-		{Name: "core-busybox", Stage: "core", Digest: digestA},
-		{Name: "user-tool", Stage: "user", Digest: digestB},
+		{Name: "bootstrap-stage0", Tier: "bootstrap", Digest: digestA},
+		{Name: "core-busybox", Tier: "core", Digest: digestA},
+		{Name: "user-tool", Tier: "user", Digest: digestB},
 	}
 	// alice and bob sign everything; carol signs nothing.
 	for _, img := range images {
@@ -391,10 +391,10 @@ func TestVerifyPolicy(t *testing.T) {
 	policy := `threshold = 2
 keys = ["` + fpr("alice") + `", "` + fpr("bob") + `", "` + fpr("carol") + `"]
 
-[stage.bootstrap]
+[tier.bootstrap]
 threshold = 3
 
-[stage.user]
+[tier.user]
 threshold = 1
 keys = ["` + fpr("carol") + `", "` + fpr("bob") + `"]
 `
@@ -426,7 +426,7 @@ keys = ["` + fpr("carol") + `", "` + fpr("bob") + `"]
 	if rep.OK() || len(rep.Failed()) != 1 || rep.Failed()[0].Image.Name != "bootstrap-stage0" {
 		t.Errorf("report: OK=%v failed=%d\n%s", rep.OK(), len(rep.Failed()), rep)
 	}
-	if !strings.Contains(rep.Images[2].Rejected[0].Reason, "does not count for stage user") {
+	if !strings.Contains(rep.Images[2].Rejected[0].Reason, "does not count for tier user") {
 		t.Errorf("user rejection = %q", rep.Images[2].Rejected[0].Reason)
 	}
 	if !strings.HasSuffix(rep.String(), "2 of 3 images verified") {

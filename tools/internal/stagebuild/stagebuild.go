@@ -48,7 +48,7 @@ type Options struct {
 	Context       map[string]string // path in the build context -> file
 	Out           string            // OCI layout directory to write
 	DigestOut     string            // file to write the manifest digest to
-	ImageName     string            // published name, <stage>-<name>, for the annotations and index.json
+	ImageName     string            // published name, <tier>-<name>, for the annotations and index.json
 	Annotations   map[string]string // extra manifest annotations
 	WorkDir       string            // scratch space; removed afterwards
 	Log           io.Writer         // progress and RUN output; nil discards

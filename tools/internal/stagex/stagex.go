@@ -48,7 +48,7 @@ func ImageName(tier, name string) string { return tier + "-" + name }
 func ParseImageName(image string) (tier, name string, err error) {
 	tier, name, ok := strings.Cut(image, "-")
 	if !ok || !IsTier(tier) || name == "" {
-		return "", "", fmt.Errorf("bad image name %q: expected <stage>-<name> with stage one of %s, like core-make", image, strings.Join(Tiers, ", "))
+		return "", "", fmt.Errorf("bad image name %q: expected <tier>-<name> with stage one of %s, like core-make", image, strings.Join(Tiers, ", "))
 	}
 	if !NamePattern.MatchString(name) {
 		what := "its separators"

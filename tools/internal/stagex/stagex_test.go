@@ -22,13 +22,13 @@ func TestParseImageName(t *testing.T) {
 		{"pallet-a__b", "pallet", "a__b", ""},
 		{"user-a.b_c", "user", "a.b_c", ""},
 		{"core-a--b", "core", "a--b", ""},
-		{"make", "", "", "expected <stage>-<name>"},
-		{"core-", "", "", "expected <stage>-<name>"},
-		{"-make", "", "", "expected <stage>-<name>"},
+		{"make", "", "", "expected <tier>-<name>"},
+		{"core-", "", "", "expected <tier>-<name>"},
+		{"-make", "", "", "expected <tier>-<name>"},
 		// The pin files accepted any stage, upper case and '+'.
 		{"extra-gcc", "", "", "stage one of bootstrap, core, pallet, user"},
-		{"box-grub", "", "", "expected <stage>-<name>"},
-		{"Core-make", "", "", "expected <stage>-<name>"},
+		{"box-grub", "", "", "expected <tier>-<name>"},
+		{"Core-make", "", "", "expected <tier>-<name>"},
 		{"core-Make", "", "", `"Make" is not a valid package name (character 'M')`},
 		{"core-g++", "", "", `"g++" is not a valid package name (character '+')`},
 		// Containerfile references accepted any run of separators.

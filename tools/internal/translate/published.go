@@ -27,7 +27,7 @@ type Tree struct {
 type index struct {
 	loaded bool
 	dirs   map[string]*dirEntry // package directory -> its package.toml
-	images map[string]Image     // "<stage>-<name>" -> where it is built
+	images map[string]Image     // "<tier>-<name>" -> where it is built
 }
 
 type dirEntry struct {
@@ -79,7 +79,7 @@ func Images(spec *pkgspec.Package) map[string]string {
 	return out
 }
 
-// load reads every <packages>/<stage>/<name>/package.toml beside a
+// load reads every <packages>/<tier>/<name>/package.toml beside a
 // Containerfile.
 func (tr *Tree) load() {
 	if tr.loaded {
@@ -169,7 +169,7 @@ func (tr *Tree) spec(rel, stage, name string) (*pkgspec.Package, error) {
 	return e.spec, nil
 }
 
-// Image returns where the image "<stage>-<name>" is built.
+// Image returns where the image "<tier>-<name>" is built.
 func (tr *Tree) Image(name string) (Image, bool) {
 	tr.load()
 	img, ok := tr.images[name]
@@ -196,7 +196,7 @@ func (tr *Tree) Targets(rel string) []string {
 }
 
 // versionLookup returns the package.toml of the package that publishes
-// ref ("<stage>-<name>", as version_from names it), for ResolveVersion.
+// ref ("<tier>-<name>", as version_from names it), for ResolveVersion.
 func (tr *Tree) versionLookup(ref string) (*pkgspec.Package, error) {
 	if img, ok := tr.Image(ref); ok {
 		return tr.dirs[img.Rel].spec, nil

@@ -30,7 +30,7 @@ type Config struct {
 	// SourcesRepo is the hub repository of downloads, normally
 	// "@stagex_sources".
 	SourcesRepo string
-	// PinsPackage is the Bazel package holding digests/<stage>.txt,
+	// PinsPackage is the Bazel package holding digests/<tier>.txt,
 	// normally "//digests".
 	PinsPackage string
 	// Context maps paths of the build context to labels of files built
@@ -51,11 +51,11 @@ func DefaultConfig(root string) Config {
 
 // Package is the translation of one package directory.
 type Package struct {
-	Stage, Name string // from packages/<stage>/<name>
-	Rel         string // the directory relative to the repository root
-	Spec        *pkgspec.Package
-	Targets     []Target
-	Tests       []DigestTest
+	Tier, Name string // from packages/<tier>/<name>
+	Rel        string // the directory relative to the repository root
+	Spec       *pkgspec.Package
+	Targets    []Target
+	Tests      []DigestTest
 	// Indexes join the per-platform builds of a published image when
 	// package.toml lists several platforms.
 	Indexes []ImageIndex
@@ -68,8 +68,8 @@ type Package struct {
 	Deps []Dep
 }
 
-// Key is "<stage>/<name>", the package's name in its tree.
-func (p *Package) Key() string { return p.Stage + "/" + p.Name }
+// Key is "<tier>/<name>", the package's name in its tree.
+func (p *Package) Key() string { return p.Tier + "/" + p.Name }
 
 // Dep is an edge of the package graph.
 type Dep struct {
@@ -137,7 +137,7 @@ func (c Config) ToolchainsPackage() string {
 // are reached through the bootstrap toolchains rather than by their
 // directory: the target platform picks the chain that provides them.
 func bootstrapLabel(cfg Config, ref containerfile.Ref) (string, bool) {
-	if cfg.BootstrapFromTree || ref.Kind != containerfile.PackageRef || ref.PkgStage != "bootstrap" {
+	if cfg.BootstrapFromTree || ref.Kind != containerfile.PackageRef || ref.PkgTier != "bootstrap" {
 		return "", false
 	}
 	for _, s := range stagex.BootstrapStages {
@@ -223,7 +223,7 @@ func (tr *Tree) Dir(rel string) (*Package, error) {
 		return nil, err
 	}
 
-	p := &Package{Stage: stage, Name: name, Rel: rel, Spec: spec}
+	p := &Package{Tier: stage, Name: name, Rel: rel, Spec: spec}
 	published, err := publishedStages(cf, spec, cfName)
 	if err != nil {
 		return nil, err
@@ -467,7 +467,7 @@ func (tr *Tree) refLabel(ref containerfile.Ref, names []string, rel string) (lab
 		}
 		return ":" + names[ref.Stage], "", nil
 	case containerfile.PackageRef:
-		image := ref.PkgStage + "-" + ref.PkgName
+		image := ref.PkgTier + "-" + ref.PkgName
 		// A bootstrap stage comes from the target platform's chain; the
 		// package, when this tree has it, is still an edge of the graph.
 		if label, ok := bootstrapLabel(cfg, ref); ok {
@@ -479,7 +479,7 @@ func (tr *Tree) refLabel(ref containerfile.Ref, names []string, rel string) (lab
 		}
 		img, ok := tr.Image(image)
 		if !ok {
-			broken, why := tr.missingImage(ref.PkgStage, ref.PkgName)
+			broken, why := tr.missingImage(ref.PkgTier, ref.PkgName)
 			if broken != "" {
 				// The package that would build it does not translate:
 				// this one still does, and fails where it uses it.
@@ -499,9 +499,9 @@ func (tr *Tree) refLabel(ref containerfile.Ref, names []string, rel string) (lab
 // publishedStages returns, per stage of cf, the image name it is published
 // as, or "". As StageX's targets.py builds them: a package without
 // subpackages publishes the stage BuildKit builds without --target, the
-// last one, as <stage>-<name>; a package with subpackages publishes only
+// last one, as <tier>-<name>; a package with subpackages publishes only
 // those, each the stage package-<sub> (--target package-<sub>) as
-// <stage>-<sub>.
+// <tier>-<sub>.
 func publishedStages(cf *containerfile.File, spec *pkgspec.Package, cfName string) ([]string, error) {
 	out := make([]string, len(cf.Stages))
 	if len(cf.Stages) == 0 {
@@ -557,16 +557,16 @@ func sanitize(s string) string {
 	return b.String()
 }
 
-// splitPackageDir checks that rel is <packages>/<stage>/<name>.
-func splitPackageDir(cfg Config, rel string) (stage, name string, err error) {
+// splitPackageDir checks that rel is <packages>/<tier>/<name>.
+func splitPackageDir(cfg Config, rel string) (tier, name string, err error) {
 	parts := strings.Split(rel, "/")
 	root := strings.Split(cfg.PackagesDir, "/")
 	if len(parts) != len(root)+2 || strings.Join(parts[:len(root)], "/") != cfg.PackagesDir {
-		return "", "", fmt.Errorf("a Containerfile must sit in %s/<stage>/<name>/", cfg.PackagesDir)
+		return "", "", fmt.Errorf("a Containerfile must sit in %s/<tier>/<name>/", cfg.PackagesDir)
 	}
-	stage, name = parts[len(root)], parts[len(root)+1]
-	if stagex.IsTier(stage) {
-		return stage, name, nil
+	tier, name = parts[len(root)], parts[len(root)+1]
+	if stagex.IsTier(tier) {
+		return tier, name, nil
 	}
-	return "", "", fmt.Errorf("unknown stage %q: expected one of %s", stage, strings.Join(stagex.Tiers, ", "))
+	return "", "", fmt.Errorf("unknown tier %q: expected one of %s", tier, strings.Join(stagex.Tiers, ", "))
 }

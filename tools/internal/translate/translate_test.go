@@ -200,16 +200,16 @@ func TestDirErrors(t *testing.T) {
 			want:  "packages/core/a: skipped: it has a Containerfile but no package.toml",
 		},
 		{
-			name:  "unknown stage directory",
+			name:  "unknown tier directory",
 			rel:   "packages/extra/a",
 			files: map[string]string{"packages/extra/a/Containerfile": "FROM scratch AS package\n", "packages/extra/a/package.toml": pkgToml("a")},
-			want:  `unknown stage "extra"`,
+			want:  `unknown tier "extra"`,
 		},
 		{
 			name:  "not under packages",
 			rel:   "elsewhere/a",
 			files: map[string]string{"elsewhere/a/Containerfile": "FROM scratch AS package\n", "elsewhere/a/package.toml": pkgToml("a")},
-			want:  "must sit in packages/<stage>/<name>/",
+			want:  "must sit in packages/<tier>/<name>/",
 		},
 		{
 			name:  "unknown fetch file",
@@ -364,7 +364,7 @@ func TestIndex(t *testing.T) {
 }
 
 // A package with subpackages publishes only those, each from its stage
-// package-<sub>; other packages name them stagex/<stage>-<sub> and take
+// package-<sub>; other packages name them stagex/<tier>-<sub> and take
 // their version with version_from (StageX's core/llvm and its users).
 func TestDirSubpackages(t *testing.T) {
 	root := tree(t, map[string]string{

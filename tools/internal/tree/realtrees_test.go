@@ -255,7 +255,7 @@ type buildkitRun struct {
 	args      map[string]string // --build-arg
 	contexts  map[string]string // --build-context name=source
 	platform  string            // --platform
-	directory string            // the context directory, packages/<stage>/<origin>
+	directory string            // the context directory, packages/<tier>/<origin>
 }
 
 // frontendOnlyArgs are build arguments of targets.py that only configure

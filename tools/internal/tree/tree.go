@@ -1,5 +1,5 @@
 // Package tree translates a whole StageX source tree at once, outside
-// Gazelle: every packages/<stage>/<name>/ directory becomes a BUILD.bazel
+// Gazelle: every packages/<tier>/<name>/ directory becomes a BUILD.bazel
 // file (tools/internal/buildfile renders the same targets the Gazelle extension
 // generates) and the tree's sources become an index. The stagex_tree
 // module extension runs it, through tools/cmd/stagex-translate, on an
@@ -50,7 +50,7 @@ type Result struct {
 	// Skipped are the directories StageX's build skips: a Containerfile
 	// without package.toml.
 	Skipped []string
-	// Unpinned lists the pin files (digests/<stage>.txt) the tree lacks:
+	// Unpinned lists the pin files (digests/<tier>.txt) the tree lacks:
 	// the packages of those stages get no digest test.
 	Unpinned []string
 	opts     Options
@@ -86,7 +86,7 @@ func Translate(opts Options) (*Result, error) {
 		return nil, err
 	}
 	if len(dirs) == 0 {
-		return nil, fmt.Errorf("%s: no packages: expected %s/<stage>/<name>/Containerfile", opts.Root, cfg.PackagesDir)
+		return nil, fmt.Errorf("%s: no packages: expected %s/<tier>/<name>/Containerfile", opts.Root, cfg.PackagesDir)
 	}
 	res := &Result{opts: opts, Failed: map[string]error{}, tree: translate.NewTree(cfg)}
 	byKey := map[string]*translate.Package{}
@@ -122,7 +122,7 @@ func Translate(opts Options) (*Result, error) {
 	return res, nil
 }
 
-// packageDirs lists <packagesDir>/<stage>/<name> directories holding a
+// packageDirs lists <packagesDir>/<tier>/<name> directories holding a
 // Containerfile, relative to root and sorted.
 func packageDirs(root, packagesDir string) ([]string, error) {
 	stages, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(packagesDir)))

@@ -266,7 +266,7 @@ func TestBadTrees(t *testing.T) {
 		})
 	}
 	root := testfs.WriteTree(t, map[string]string{"packages/README": "x"})
-	if _, err := Translate(Options{Root: root}); err == nil || !strings.Contains(err.Error(), "no packages: expected packages/<stage>/<name>/Containerfile") {
+	if _, err := Translate(Options{Root: root}); err == nil || !strings.Contains(err.Error(), "no packages: expected packages/<tier>/<name>/Containerfile") {
 		t.Errorf("not a tree: %v", err)
 	}
 }

@@ -38,16 +38,16 @@ func (r Rule) Counts(fpr string) bool {
 	return false
 }
 
-// Policy maps each stage to its Rule.
+// Policy maps each tier to its Rule.
 type Policy struct {
 	Default Rule
-	Stages  map[string]Rule
+	Tiers   map[string]Rule
 }
 
-// Rule returns the rule for images of stage (the default rule for a stage
+// Rule returns the rule for images of tier (the default rule for a tier
 // without an override).
-func (p *Policy) Rule(stage string) Rule {
-	if r, ok := p.Stages[stage]; ok {
+func (p *Policy) Rule(tier string) Rule {
+	if r, ok := p.Tiers[tier]; ok {
 		return r
 	}
 	return p.Default
@@ -56,7 +56,7 @@ func (p *Policy) Rule(stage string) Rule {
 // DefaultPolicy is the policy used without a policy file: every key in the
 // keyring counts and DefaultThreshold distinct keys must sign.
 func DefaultPolicy(kr *Keyring) *Policy {
-	return &Policy{Default: Rule{Threshold: DefaultThreshold, Keys: kr.Keys}, Stages: map[string]Rule{}}
+	return &Policy{Default: Rule{Threshold: DefaultThreshold, Keys: kr.Keys}, Tiers: map[string]Rule{}}
 }
 
 type ruleTOML struct {
@@ -66,7 +66,7 @@ type ruleTOML struct {
 
 type policyTOML struct {
 	ruleTOML
-	Stage map[string]ruleTOML `toml:"stage"`
+	Tier map[string]ruleTOML `toml:"tier"`
 }
 
 // MaxPolicyFile is the largest policy file read.
@@ -90,9 +90,9 @@ func LoadPolicy(path string, kr *Keyring) (*Policy, error) {
 //	# (default: every key in the keyring)
 //	keys = ["0123...CDEF", "..."]
 //
-//	# per-stage overrides (bootstrap, core, pallet, user); a field left
+//	# per-tier overrides (bootstrap, core, pallet, user); a field left
 //	# out is taken from the top level
-//	[stage.bootstrap]
+//	[tier.bootstrap]
 //	threshold = 3
 //
 // Every listed fingerprint must be in the keyring, and a threshold must be
@@ -115,40 +115,40 @@ func ParsePolicy(name string, data []byte, kr *Keyring) (*Policy, error) {
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
 		section := ""
-		if len(k) >= 3 && k[0] == "stage" {
+		if len(k) >= 3 && k[0] == "tier" {
 			section = k[1]
 		}
-		return nil, diag.Errorf(name, lineOf(data, section, k[len(k)-1]), "unknown setting %q (expected threshold, keys or [stage.<name>])", k.String())
+		return nil, diag.Errorf(name, lineOf(data, section, k[len(k)-1]), "unknown setting %q (expected threshold, keys or [tier.<name>])", k.String())
 	}
 	def, err := resolve(name, data, "", pt.ruleTOML, Rule{Threshold: DefaultThreshold, Keys: kr.Keys}, kr)
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{Default: def, Stages: map[string]Rule{}}
-	for stage, rt := range pt.Stage {
-		if !stagex.IsTier(stage) {
-			return nil, diag.Errorf(name, lineOf(data, "", "stage."+stage), "unknown stage %q (expected one of %s)", stage, strings.Join(stagex.Tiers, ", "))
+	p := &Policy{Default: def, Tiers: map[string]Rule{}}
+	for tier, rt := range pt.Tier {
+		if !stagex.IsTier(tier) {
+			return nil, diag.Errorf(name, lineOf(data, "", "tier."+tier), "unknown tier %q (expected one of %s)", tier, strings.Join(stagex.Tiers, ", "))
 		}
-		r, err := resolve(name, data, stage, rt, def, kr)
+		r, err := resolve(name, data, tier, rt, def, kr)
 		if err != nil {
 			return nil, err
 		}
-		p.Stages[stage] = r
+		p.Tiers[tier] = r
 	}
 	return p, nil
 }
 
-func resolve(name string, data []byte, stage string, rt ruleTOML, base Rule, kr *Keyring) (Rule, error) {
+func resolve(name string, data []byte, tier string, rt ruleTOML, base Rule, kr *Keyring) (Rule, error) {
 	r := base
 	where := "top level"
-	if stage != "" {
-		where = "stage " + stage
+	if tier != "" {
+		where = "tier " + tier
 	}
 	if rt.Keys != nil {
 		r.Keys = nil
 		seen := map[string]bool{}
 		for _, s := range rt.Keys {
-			line := lineOf(data, stage, s)
+			line := lineOf(data, tier, s)
 			fpr, err := NormalizeFingerprint(s)
 			if err != nil {
 				return Rule{}, diag.Errorf(name, line, "%v", err)
@@ -169,7 +169,7 @@ func resolve(name string, data []byte, stage string, rt ruleTOML, base Rule, kr 
 		r.Threshold = *rt.Threshold
 	}
 	if r.Threshold < 1 || r.Threshold > len(r.Keys) {
-		return Rule{}, diag.Errorf(name, lineOf(data, stage, "threshold"),
+		return Rule{}, diag.Errorf(name, lineOf(data, tier, "threshold"),
 			"%s: threshold %d cannot be met: expected 1 to %d (the number of keys that count)", where, r.Threshold, len(r.Keys))
 	}
 	return r, nil
@@ -180,22 +180,22 @@ func sortKeys(keys []Key) {
 }
 
 // lineOf returns the 1-based line of the first line containing needle,
-// looking only inside the [stage.<stage>] table when stage is set, or
+// looking only inside the [tier.<tier>] table when tier is set, or
 // before any table when it is not. It returns 0 when nothing matches.
-func lineOf(data []byte, stage, needle string) int {
-	inSection := stage == ""
+func lineOf(data []byte, tier, needle string) int {
+	inSection := tier == ""
 	for i, l := range strings.Split(string(data), "\n") {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "[") {
 			h := strings.ReplaceAll(strings.Trim(t, "[] "), `"`, "")
-			if stage == "" {
+			if tier == "" {
 				if needle != "" && strings.Contains(t, needle) {
 					return i + 1
 				}
 				inSection = false
 				continue
 			}
-			inSection = h == "stage."+stage
+			inSection = h == "tier."+tier
 			continue
 		}
 		if inSection && strings.Contains(l, needle) {

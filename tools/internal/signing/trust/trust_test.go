@@ -205,14 +205,14 @@ func TestParsePolicy(t *testing.T) {
 	kr, f := testKeyring(t)
 	tests := []struct {
 		name, text string
-		// want: stage -> "threshold:names"
+		// want: tier -> "threshold:names"
 		want map[string]string
 	}{
 		{"empty file means defaults", "", map[string]string{"core": "2:alice,bob,carol", "bootstrap": "2:alice,bob,carol"}},
 		{"overall threshold and keys", "threshold = 1\nkeys = [\"" + strings.ToLower(f["carol"]) + "\", \"" + f["alice"] + "\"]\n",
 			map[string]string{"core": "1:alice,carol", "user": "1:alice,carol"}},
-		{"stage overrides inherit what they omit",
-			"threshold = 2\n[stage.bootstrap]\nthreshold = 3\n[stage.user]\nkeys = [\"" + f["bob"] + "\", \"" + f["carol"] + "\"]\n",
+		{"tier overrides inherit what they omit",
+			"threshold = 2\n[tier.bootstrap]\nthreshold = 3\n[tier.user]\nkeys = [\"" + f["bob"] + "\", \"" + f["carol"] + "\"]\n",
 			map[string]string{"bootstrap": "3:alice,bob,carol", "user": "2:bob,carol", "core": "2:alice,bob,carol", "pallet": "2:alice,bob,carol"}},
 	}
 	for _, tc := range tests {
@@ -221,11 +221,11 @@ func TestParsePolicy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for stage, want := range tc.want {
-				r := p.Rule(stage)
+			for tier, want := range tc.want {
+				r := p.Rule(tier)
 				got := strings.Join([]string{strconv.Itoa(r.Threshold), keyNames(r.Keys)}, ":")
 				if got != want {
-					t.Errorf("stage %s: %s, want %s", stage, got, want)
+					t.Errorf("tier %s: %s, want %s", tier, got, want)
 				}
 			}
 		})
@@ -249,16 +249,16 @@ func TestParsePolicyErrors(t *testing.T) {
 	}{
 		{"syntax", "threshold = \n", 1, ""},
 		{"unknown setting", "threshold = 2\nthreshhold = 3\n", 2, `unknown setting "threshhold"`},
-		{"unknown setting in a stage", "[stage.core]\nthreshold = 1\nkey = []\n", 3, `unknown setting "stage.core.key"`},
-		{"unknown stage", "threshold = 2\n[stage.extra]\nthreshold = 1\n", 2, `unknown stage "extra"`},
+		{"unknown setting in a tier", "[tier.core]\nthreshold = 1\nkey = []\n", 3, `unknown setting "tier.core.key"`},
+		{"unknown tier", "threshold = 2\n[tier.extra]\nthreshold = 1\n", 2, `unknown tier "extra"`},
 		{"wrong type", "threshold = \"two\"\n", 1, ""},
 		{"bad fingerprint", "keys = [\n  \"" + f["alice"] + "\",\n  \"1234\",\n]\n", 3, "40 or 64 hex digits"},
 		{"key not in keyring", "keys = [\"" + f["alice"] + "\", \"" + unknown + "\"]\n", 1, "not in the keyring"},
 		{"key listed twice", "keys = [\"" + f["alice"] + "\", \"" + strings.ToLower(f["alice"]) + "\"]\nthreshold = 1\n", 1, "listed twice"},
 		{"threshold above key count", "keys = [\"" + f["alice"] + "\"]\n\nthreshold = 2\n", 3, "threshold 2 cannot be met: expected 1 to 1"},
 		{"zero threshold", "threshold = 0\n", 1, "threshold 0 cannot be met"},
-		{"stage threshold too high", "threshold = 2\n[stage.pallet]\nthreshold = 4\n", 3, "stage pallet: threshold 4"},
-		{"stage keys too few for inherited threshold", "threshold = 2\n[stage.core]\nkeys = [\"" + f["bob"] + "\"]\n", 0, "stage core: threshold 2"},
+		{"tier threshold too high", "threshold = 2\n[tier.pallet]\nthreshold = 4\n", 3, "tier pallet: threshold 4"},
+		{"tier keys too few for inherited threshold", "threshold = 2\n[tier.core]\nkeys = [\"" + f["bob"] + "\"]\n", 0, "tier core: threshold 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
