@@ -159,10 +159,10 @@ func (b *bytesBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteTree writes the files under root as a tar compressed with s, as
+// WriteDir writes the files under root as a tar compressed with s, as
 // layer.WriteFull does (files read in 1 MiB pieces, both digests computed
 // on the way), and returns the result; In counts the tar's bytes.
-func WriteTree(root string, s Setting) (Result, error) {
+func WriteDir(root string, s Setting) (Result, error) {
 	r := Result{Setting: s}
 	out := &counter{h: sha256.New()}
 	diffID := &counter{h: sha256.New()}

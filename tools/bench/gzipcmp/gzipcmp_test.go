@@ -124,11 +124,11 @@ func TestWriteTree(t *testing.T) {
 	if _, err := layerbench.Generate(dir, 2<<20, 5); err != nil {
 		t.Fatal(err)
 	}
-	a, err := WriteTree(dir, Settings[0])
+	a, err := WriteDir(dir, Settings[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := WriteTree(dir, Settings[1])
+	b, err := WriteDir(dir, Settings[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func BenchmarkTree(b *testing.B) {
 			var total time.Duration
 			var r Result
 			for b.Loop() {
-				if r, err = WriteTree(dir, s); err != nil {
+				if r, err = WriteDir(dir, s); err != nil {
 					b.Fatal(err)
 				}
 				total += r.Time

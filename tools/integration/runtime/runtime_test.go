@@ -27,7 +27,7 @@ const refName = "e2e"
 func taggedCopy(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "image.oci")
-	for rel, content := range registrytest.Tree(t, src) {
+	for rel, content := range registrytest.Files(t, src) {
 		p := filepath.Join(dst, filepath.FromSlash(rel))
 		if content == "<dir>" {
 			if err := os.MkdirAll(p, 0o755); err != nil {

@@ -623,7 +623,7 @@ func TestResolveVersionSelf(t *testing.T) {
 }
 
 func TestParseFile(t *testing.T) {
-	root := testfs.WriteTree(t, map[string]string{
+	root := testfs.WriteFiles(t, map[string]string{
 		"packages/core/go/package.toml":    sub("[package]\nname = \"go\"\nversion = \"1.26.1\"\n[sources.go]\nhash = \"@A\"\nmirrors = [\"https://a/go{version}.src.tar.gz\"]\n"),
 		"packages/user/wrong/package.toml": "[package]\nname = \"right\"\n",
 		"package.toml":                     "[package]\nname = \"x\"\n",

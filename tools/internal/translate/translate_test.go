@@ -12,7 +12,7 @@ import (
 
 // tree writes files (path -> content) under a new temporary directory.
 func tree(t *testing.T, files map[string]string) string {
-	return testfs.WriteTree(t, files)
+	return testfs.WriteFiles(t, files)
 }
 
 func pkgToml(name string) string {

@@ -90,7 +90,7 @@ func TestTranslateAndWrite(t *testing.T) {
 			for _, d := range tc.drop {
 				delete(files, d)
 			}
-			root := testfs.WriteTree(t, files)
+			root := testfs.WriteFiles(t, files)
 			before := listFiles(t, root)
 			res, err := Translate(Options{Root: root, RulesLabel: "@stagex//rules:defs.bzl", SourcesRepo: "@tree_sources"})
 			if err != nil {
@@ -135,7 +135,7 @@ func TestTranslateAndWrite(t *testing.T) {
 // tree's own bootstrap package as base, source labels in the given hub,
 // and pins in the tree's digests package.
 func TestRendered(t *testing.T) {
-	root := testfs.WriteTree(t, goodTree())
+	root := testfs.WriteFiles(t, goodTree())
 	res, err := Translate(Options{Root: root, RulesLabel: "@stagex//rules:defs.bzl", SourcesRepo: "@tree_sources"})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestBadTrees(t *testing.T) {
 					files[f] = c
 				}
 			}
-			root := testfs.WriteTree(t, files)
+			root := testfs.WriteFiles(t, files)
 			res, err := Translate(Options{Root: root, RulesLabel: "@stagex//rules:defs.bzl", SourcesRepo: "@s"})
 			if err != nil {
 				t.Fatal(err)
@@ -265,7 +265,7 @@ func TestBadTrees(t *testing.T) {
 			}
 		})
 	}
-	root := testfs.WriteTree(t, map[string]string{"packages/README": "x"})
+	root := testfs.WriteFiles(t, map[string]string{"packages/README": "x"})
 	if _, err := Translate(Options{Root: root}); err == nil || !strings.Contains(err.Error(), "no packages: expected packages/<tier>/<name>/Containerfile") {
 		t.Errorf("not a tree: %v", err)
 	}

@@ -1,4 +1,4 @@
-// Package testfs helps tests build small file trees.
+// Package testfs helps tests write small directories of files.
 package testfs
 
 import (
@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// WriteTree writes files (slash-separated path relative to the root ->
+// WriteFiles writes files (slash-separated path relative to the root ->
 // content) under a new temporary directory of t and returns it.
-func WriteTree(t testing.TB, files map[string]string) string {
+func WriteFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
 	for name, text := range files {

@@ -107,10 +107,10 @@ func sum(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// Tree returns every regular file under root (following symbolic links to
+// Files returns every regular file under root (following symbolic links to
 // files, and root itself when it is one, as in Bazel's runfiles) by slash-separated relative path, with
 // its content, and every directory with the content "<dir>".
-func Tree(t testing.TB, root string) map[string]string {
+func Files(t testing.TB, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	root, err := filepath.EvalSymlinks(root)
@@ -140,11 +140,11 @@ func Tree(t testing.TB, root string) map[string]string {
 	return out
 }
 
-// SameTree fails the test when the trees under a and b differ, naming the
+// SameFiles fails the test when the files under a and b differ, naming the
 // first differing paths.
-func SameTree(t testing.TB, a, b string) {
+func SameFiles(t testing.TB, a, b string) {
 	t.Helper()
-	ta, tb := Tree(t, a), Tree(t, b)
+	ta, tb := Files(t, a), Files(t, b)
 	for p, ca := range ta {
 		cb, ok := tb[p]
 		switch {
