@@ -30,19 +30,10 @@ naming the platform and the stage.
 """
 
 load(":platform.bzl", "OCI_ARCHITECTURES")
-load(":providers.bzl", "StagexImageInfo")
+load(":providers.bzl", "StagexBootstrapInfo", "StagexImageInfo")
 
 # The bootstrap stages a chain may provide, in order.
 BOOTSTRAP_STAGES = ["stage0", "stage1", "stage2", "stage3"]
-
-StagexBootstrapInfo = provider(
-    doc = "What toolchain resolution chose for one bootstrap stage on the target platform.",
-    fields = {
-        "image": "Label: the image target the chosen toolchain hands out.",
-        "stage": "string: the bootstrap stage, `stage0` to `stage3`.",
-        "toolchain": "Label: the chosen stagex_bootstrap_toolchain target.",
-    },
-)
 
 def _bootstrap_toolchain_impl(ctx):
     return [platform_common.ToolchainInfo(

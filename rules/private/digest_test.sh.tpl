@@ -1,0 +1,4 @@
+#!/bin/sh
+# Written by stagex_digest_test %{label} from rules/private/digest_test.sh.tpl.
+# Paths are relative to the runfiles directory the test starts in.
+exec %{command}
