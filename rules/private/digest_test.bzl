@@ -71,7 +71,10 @@ def _digest_test_impl(ctx):
 stagex_digest_test = rule(
     implementation = _digest_test_impl,
     test = True,
-    doc = """Checks that an image's (or image index's) digest equals its pin in `digests/<stage>.txt`.
+    doc = """Checks that an image's digest equals its pin in `digests/<stage>.txt`.
+
+For a multi-platform image (a `stagex_image_index`) the digest compared is
+the first platform's manifest digest, the one StageX pins and signs.
 
 On a mismatch the test prints both digests; `bazel run //:update_digests`
 rewrites the pins from a build. Pins of another repository (a tree imported

@@ -15,8 +15,11 @@ StagexImageIndexInfo = provider(
     doc = """A multi-platform image: an OCI image layout whose one entry is an image index.
 
 Digest tests, signature tests and pushes take it as they take a single
-image (StagexImageInfo): its digest is the index's, which is what a
-multi-platform image is published and signed under.""",
+image (StagexImageInfo). A push uploads the index and every platform's
+image, and prints the index's digest; pins and signatures name the first
+platform's manifest digest, the digest StageX's release script reads from
+a multi-platform layout (so pointing a package's pin at its index leaves
+the pin as it was).""",
     fields = {
         "digest": "File: a text file holding the image index's digest, `sha256:<hex>`.",
         "image_name": "string: the published name of the images it joins, or empty.",
