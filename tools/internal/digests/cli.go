@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
+	"github.com/stagex/stagex-bazel/tools/internal/pinmanifest"
 )
 
 const usage = `usage:
   stagex-digests check --pins FILE --image NAME --layout DIR
   stagex-digests update [--root WORKSPACE] --layout NAME=DIR [--layout NAME=DIR ...]
+  stagex-digests repin [--root WORKSPACE] [PATTERN ...]
 `
 
 // Command runs stagex-digests with args (without the program name) and
@@ -22,11 +26,16 @@ const usage = `usage:
 //
 //	stagex-digests check --pins digests/core.txt --image core-make --layout DIR
 //	stagex-digests update [--root WORKSPACE] --layout core-make=DIR [--layout ...]
+//	stagex-digests repin [--root WORKSPACE] [PATTERN ...]
 //
 // check fails when the digest of the layout's manifest differs from the pin
 // or when the image has no pin. update rewrites the pins of the given images
 // in WORKSPACE/digests/<stage>.txt; --root defaults to
-// $BUILD_WORKSPACE_DIRECTORY, which `bazel run` sets.
+// $BUILD_WORKSPACE_DIRECTORY, which `bazel run` sets. repin (what `bazel
+// run //:update_digests` runs) builds the digest tests' output group
+// stagex_pins under the target patterns (default //packages/...
+// //fixtures/packages/...) with Bazel ($BAZEL, else bazel) and re-pins
+// every image in the pin file its digest test reads (package pinmanifest).
 func Command(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -38,6 +47,8 @@ func Command(args []string, stdout, stderr io.Writer) int {
 		err = check(args[1:], stdout, stderr)
 	case "update":
 		err = update(args[1:], stdout, stderr)
+	case "repin":
+		err = repin(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "stagex-digests: unknown subcommand %q\n%s", args[0], usage)
 		return 2
@@ -128,6 +139,83 @@ func update(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printChanges(stdout, changes)
+	return nil
+}
+
+// DefaultPatterns are what repin builds when given no target pattern.
+var DefaultPatterns = []string{"//packages/...", "//fixtures/packages/..."}
+
+func repin(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("repin", stderr)
+	root := fs.String("root", os.Getenv("BUILD_WORKSPACE_DIRECTORY"), "workspace root")
+	if err := fs.Parse(args); err != nil {
+		fs.Usage()
+		return errUsage
+	}
+	if *root == "" {
+		return fmt.Errorf("no workspace root: pass --root or run through `bazel run //:update_digests`")
+	}
+	patterns := fs.Args()
+	if len(patterns) == 0 {
+		patterns = DefaultPatterns
+	}
+	fmt.Fprintf(stderr, "stagex-digests: building %s\n", strings.Join(patterns, " "))
+	entries, err := pinmanifest.Build(pinmanifest.Bazel(), *root, patterns, stderr)
+	if err != nil {
+		return err
+	}
+	trees, err := pinmanifest.ByTree(entries)
+	if err != nil {
+		return err
+	}
+	return repinTrees(*root, trees, stdout)
+}
+
+// repinTrees re-pins the built images of each tree (a directory of root
+// holding digests/) in the pin files their digest tests read.
+func repinTrees(root string, trees map[string][]pinmanifest.Entry, stdout io.Writer) error {
+	names := make([]string, 0, len(trees))
+	for t := range trees {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	// Every image is checked before any pin file is written.
+	built := map[string]map[string]string{}
+	for _, tree := range names {
+		dir := filepath.Join(root, filepath.FromSlash(tree))
+		digests := map[string]string{}
+		from := map[string]string{}
+		for _, e := range trees[tree] {
+			want, err := FileFor(dir, e.Image)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.Label, err)
+			}
+			if have := filepath.Join(root, filepath.FromSlash(e.Pins)); have != want {
+				return fmt.Errorf("%s checks %s against %s, but its pins belong in %s: an image is pinned in <tree>/digests/<stage>.txt", e.Label, e.Image, e.Pins, want)
+			}
+			d, err := ociimage.LayoutDigest(e.Layout)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.Label, err)
+			}
+			if prev, dup := digests[e.Image]; dup && prev != d {
+				return fmt.Errorf("image %s is built as %s by %s and as %s by %s", e.Image, prev, from[e.Image], d, e.Label)
+			}
+			digests[e.Image], from[e.Image] = d, e.Label
+		}
+		built[tree] = digests
+	}
+	for _, tree := range names {
+		changes, err := Update(filepath.Join(root, filepath.FromSlash(tree)), built[tree])
+		if err != nil {
+			return err
+		}
+		printChanges(stdout, changes)
+	}
+	return nil
+}
+
+func printChanges(stdout io.Writer, changes []Change) {
 	for _, c := range changes {
 		switch {
 		case c.Old == "":
@@ -138,5 +226,4 @@ func update(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s: unchanged\n", c.Name)
 		}
 	}
-	return nil
 }

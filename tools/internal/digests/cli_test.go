@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
+	"github.com/stagex/stagex-bazel/tools/internal/pinmanifest"
 )
 
 // writeLayout writes an OCI layout with no layers for arch and returns its
@@ -78,5 +79,78 @@ func TestUpdateRootFromEnv(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(root, "digests", "bootstrap.txt"))
 	if err != nil || string(got) != strings.TrimPrefix(d, "sha256:")+" bootstrap-stage0\n" {
 		t.Errorf("bootstrap.txt = %q, %v", got, err)
+	}
+}
+
+// repinTrees writes each image's pin into the file its digest test reads,
+// per tree, and refuses an entry whose pin file is not where the image's
+// stage puts it, or an image built twice with different digests.
+func TestRepinTrees(t *testing.T) {
+	amd, amdDigest := writeLayout(t, "amd64")
+	arm, armDigest := writeLayout(t, "arm64")
+	hexOf := func(d string) string { return strings.TrimPrefix(d, "sha256:") }
+	tests := []struct {
+		name      string
+		trees     map[string][]pinmanifest.Entry
+		wantFiles map[string]string // path under root -> content
+		wantErr   string
+	}{
+		{
+			name: "two trees",
+			trees: map[string][]pinmanifest.Entry{
+				".":        {{Image: "core-a", Label: "//packages/core/a:a_digest_test", Layout: amd, Pins: "digests/core.txt"}},
+				"fixtures": {{Image: "user-b", Label: "//fixtures/packages/user/b:b_digest_test", Layout: arm, Pins: "fixtures/digests/user.txt"}},
+			},
+			wantFiles: map[string]string{
+				"digests/core.txt":          hexOf(amdDigest) + " core-a\n",
+				"fixtures/digests/user.txt": hexOf(armDigest) + " user-b\n",
+			},
+		},
+		{
+			name: "pin file of another stage",
+			trees: map[string][]pinmanifest.Entry{
+				".":   {{Image: "core-a", Label: "//packages/core/a:a_digest_test", Layout: amd, Pins: "digests/core.txt"}},
+				"zzz": {{Image: "core-z", Label: "//zzz/packages/core/z:z_digest_test", Layout: amd, Pins: "zzz/digests/user.txt"}},
+			},
+			wantErr: "but its pins belong in",
+		},
+		{
+			name: "built twice, differently",
+			trees: map[string][]pinmanifest.Entry{
+				".": {
+					{Image: "core-a", Label: "//packages/core/a:a_digest_test", Layout: amd, Pins: "digests/core.txt"},
+					{Image: "core-a", Label: "//packages/core/a:other_digest_test", Layout: arm, Pins: "digests/core.txt"},
+				},
+			},
+			wantErr: "image core-a is built as " + amdDigest,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			var out strings.Builder
+			err := repinTrees(root, tc.trees, &out)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tc.wantErr)
+				}
+				if _, statErr := os.Stat(filepath.Join(root, "digests")); statErr == nil {
+					t.Errorf("a pin file was written although the run failed")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rel, want := range tc.wantFiles {
+				got, err := os.ReadFile(filepath.Join(root, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != want {
+					t.Errorf("%s = %q, want %q", rel, got, want)
+				}
+			}
+		})
 	}
 }

@@ -10,10 +10,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stagex/stagex-bazel/tools/internal/pinmanifest"
 	"github.com/stagex/stagex-bazel/tools/internal/signing"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/trust"
 )
@@ -63,6 +66,9 @@ func Sign(args []string, stdout, stderr io.Writer) int {
 }
 
 func runSign(args []string, stdout, stderr io.Writer) error {
+	if slices.Contains(args, "--build") {
+		return signBuilt(args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("stagex-sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	keyFile := fs.String("key", "", "armored OpenPGP secret key file of the maintainer (required)")
@@ -157,6 +163,81 @@ and whose built digest equals its pin; any difference refuses the whole run.`)
 		return err
 	}
 	fmt.Fprintf(stdout, "%d new signatures, %d already present, by %s\n", created, len(res)-created, trust.Fingerprint(key))
+	return nil
+}
+
+// DefaultSignPatterns are what --build builds when given no target pattern.
+var DefaultSignPatterns = []string{"//packages/..."}
+
+// signBuilt is `stagex-sign --build [FLAG ...] [PATTERN ...]`, what `bazel run
+// //:sign` runs: arguments starting with // or @ are target patterns
+// (default //packages/...), the others flags as without --build. It builds
+// the digest tests' output group stagex_pins under the patterns with Bazel
+// ($BAZEL, else bazel) in $BUILD_WORKSPACE_DIRECTORY, and signs the images
+// of each source tree with --root <tree> and a --layout per image, each
+// tree found from the pin file its digest test reads (package pinmanifest).
+func signBuilt(args []string, stdout, stderr io.Writer) error {
+	var flags, patterns []string
+	for _, a := range args {
+		switch {
+		case a == "--build":
+		case strings.HasPrefix(a, "//") || strings.HasPrefix(a, "@"):
+			patterns = append(patterns, a)
+		default:
+			for _, own := range []string{"root", "layout", "digests", "built"} {
+				if a == "--"+own || strings.HasPrefix(a, "--"+own+"=") || a == "-"+own || strings.HasPrefix(a, "-"+own+"=") {
+					return usagef("--build finds the trees and layouts itself: leave out --%s", own)
+				}
+			}
+			flags = append(flags, a)
+		}
+	}
+	workspace := os.Getenv("BUILD_WORKSPACE_DIRECTORY")
+	if workspace == "" {
+		return usagef("--build runs Bazel in $BUILD_WORKSPACE_DIRECTORY: run it with `bazel run //:sign -- --key FILE ... [PATTERN...]`")
+	}
+	if len(patterns) == 0 {
+		patterns = DefaultSignPatterns
+	}
+	fmt.Fprintf(stderr, "stagex-sign: building %s\n", strings.Join(patterns, " "))
+	entries, err := pinmanifest.Build(pinmanifest.Bazel(), workspace, patterns, stderr)
+	if err != nil {
+		return err
+	}
+	trees, err := pinmanifest.ByTree(entries)
+	if err != nil {
+		return err
+	}
+	return signTrees(workspace, trees, flags, stdout, stderr)
+}
+
+// signTrees runs stagex-sign once per tree of workspace with the given
+// flags, --root and the tree's layouts. A tree that fails does not stop
+// the others; each failure is printed, and the error names the trees.
+func signTrees(workspace string, trees map[string][]pinmanifest.Entry, flags []string, stdout, stderr io.Writer) error {
+	names := make([]string, 0, len(trees))
+	for t := range trees {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	var failed []string
+	for _, tree := range names {
+		fmt.Fprintf(stderr, "stagex-sign: images of %s/packages\n", tree)
+		args := append(slices.Clone(flags), "--root", filepath.Join(workspace, filepath.FromSlash(tree)))
+		for _, e := range trees[tree] {
+			args = append(args, "--layout", e.Image+"="+e.Layout)
+		}
+		if err := runSign(args, stdout, stderr); err != nil {
+			if len(names) == 1 {
+				return err
+			}
+			fmt.Fprintf(stderr, "stagex-sign: %s: %v\n", tree, err)
+			failed = append(failed, tree)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("signing failed in %d of %d trees: %s (see above)", len(failed), len(names), strings.Join(failed, ", "))
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
+	"github.com/stagex/stagex-bazel/tools/internal/pinmanifest"
 )
 
 const (
@@ -247,7 +248,7 @@ func layoutHex(t *testing.T, dir string) string {
 }
 
 // TestLayoutCommands signs and verifies built OCI layouts against the pins
-// of a source tree, as `bazel run //tools/internal/signing:sign` does.
+// of a source tree, as `bazel run //:sign` does.
 func TestLayoutCommands(t *testing.T) {
 	e := newEnv(t)
 	box, mk := writeLayout(t, "box"), writeLayout(t, "make")
@@ -318,5 +319,74 @@ func TestLayoutCommands(t *testing.T) {
 				t.Errorf("exit %d (want %d)\n%s%s\nwant %q", code, v.code, out, errs, v.want)
 			}
 		})
+	}
+}
+
+// signTrees signs each tree's images into that tree's own store, from the
+// pins under its digests/; a tree whose build differs from its pin fails
+// without keeping the others from being signed.
+func TestSignTrees(t *testing.T) {
+	e := newEnv(t)
+	ws := t.TempDir()
+	amd := filepath.Join(t.TempDir(), "amd.oci")
+	amdDigest, err := ociimage.WriteImage(amd, ociimage.Image{Config: ociimage.Config{OS: "linux", Architecture: "amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm := filepath.Join(t.TempDir(), "arm.oci")
+	armDigest, err := ociimage.WriteImage(arm, ociimage.Image{Config: ociimage.Config{OS: "linux", Architecture: "arm64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePins := func(rel, text string) {
+		p := filepath.Join(ws, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePins("digests/core.txt", strings.TrimPrefix(amdDigest, "sha256:")+" core-a\n")
+	writePins("fixtures/digests/user.txt", strings.TrimPrefix(armDigest, "sha256:")+" user-b\n")
+	// "other" pins user-c to the amd64 image, but arm64 was built.
+	writePins("other/digests/user.txt", strings.TrimPrefix(amdDigest, "sha256:")+" user-c\n")
+	trees := map[string][]pinmanifest.Entry{
+		".":        {{Image: "core-a", Label: "//packages/core/a:a_digest_test", Layout: amd, Pins: "digests/core.txt"}},
+		"fixtures": {{Image: "user-b", Label: "//fixtures/packages/user/b:b_digest_test", Layout: arm, Pins: "fixtures/digests/user.txt"}},
+		"other":    {{Image: "user-c", Label: "//other/packages/user/c:c_digest_test", Layout: arm, Pins: "other/digests/user.txt"}},
+	}
+	flags := []string{"--key", e.secret["alice"], "--passphrase-file", e.secret["alice"] + ".pass", "--timestamp", stamp}
+	var out, errb bytes.Buffer
+	err = signTrees(ws, trees, flags, &out, &errb)
+	if err == nil || !strings.Contains(errb.String(), "stagex-sign: other:") {
+		t.Fatalf("signTrees: error %v, want the tree other to fail\n%s%s", err, out.String(), errb.String())
+	}
+	for _, sig := range []string{
+		"signatures/stagex/core-a@sha256=" + strings.TrimPrefix(amdDigest, "sha256:") + "/signature-1",
+		"fixtures/signatures/stagex/user-b@sha256=" + strings.TrimPrefix(armDigest, "sha256:") + "/signature-1",
+	} {
+		if _, err := os.Stat(filepath.Join(ws, sig)); err != nil {
+			t.Errorf("no signature %s: %v\n%s", sig, err, out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ws, "other", "signatures")); err == nil {
+		t.Errorf("the tree whose build differs from its pin got signatures")
+	}
+}
+
+func TestSignBuildErrors(t *testing.T) {
+	t.Setenv("BUILD_WORKSPACE_DIRECTORY", "")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--build", "--key", "k", "//packages/..."}, "BUILD_WORKSPACE_DIRECTORY"},
+		{[]string{"--build", "--key", "k", "--root", "x"}, "leave out --root"},
+		{[]string{"--build", "--key", "k", "--layout=a=b"}, "leave out --layout"},
+	}
+	for _, tc := range tests {
+		code, _, errs := run(sign, tc.args...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("stagex-sign %q: exit %d, %q; want %d and %q", tc.args, code, errs, ExitUsage, tc.want)
+		}
 	}
 }
