@@ -3,7 +3,8 @@
 This file only re-exports; the rules live in rules/private/, the module
 extensions (`stagex`, `stagex_tree`) in rules/extensions.bzl.
 
-- `stagex_stage` builds one stage of a Containerfile into an OCI image layout.
+- `stagex_stage` builds one stage of a Containerfile into an OCI image layout
+  (a macro around `stagex_stage_rule`, which holds the attributes).
 - `stagex_image_index` builds an image for several platforms and joins them
   in a multi-platform image index.
 - `stagex_digest_test` checks a built image's (or index's) digest against its pin.
@@ -28,7 +29,7 @@ load(
 )
 load("//rules/private:push.bzl", _stagex_push = "stagex_push")
 load("//rules/private:signature.bzl", _stagex_signature_test = "stagex_signature_test")
-load("//rules/private:stage.bzl", _stagex_stage = "stagex_stage")
+load("//rules/private:stage.bzl", _stagex_stage = "stagex_stage", _stagex_stage_rule = "stagex_stage_rule")
 load(
     "//rules/private:toolchain.bzl",
     _BOOTSTRAP_STAGES = "BOOTSTRAP_STAGES",
@@ -44,6 +45,7 @@ StagexBootstrapInfo = _StagexBootstrapInfo
 BOOTSTRAP_STAGES = _BOOTSTRAP_STAGES
 
 stagex_stage = _stagex_stage
+stagex_stage_rule = _stagex_stage_rule
 stagex_image_index = _stagex_image_index
 stagex_digest_test = _stagex_digest_test
 stagex_signature_test = _stagex_signature_test

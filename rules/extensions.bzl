@@ -7,16 +7,10 @@ For users of StageX (in a MODULE.bazel, `use_extension("@stagex//rules:extension
 - `stagex_tree`: whole StageX source trees imported from release archives
   pinned by sha256 and translated while Bazel fetches.
 
-For StageX's own MODULE.bazel (a module that depends on StageX gets what
-they make through StageX):
-
-- `stagex_sources`: one pinned download per package source, and the hub
-  `@stagex_sources`.
-- `translator`: `@stagex_translator`, the translator compiled for the host.
-- `go_sdk_pin`: the pinned Go SDK that builds StageX's tools.
-
 The repository rules they declare live in rules/private/ (registry.bzl,
-tree.bzl, sources.bzl, translator.bzl, go_sdk.bzl).
+tree.bzl, sources.bzl). The extensions StageX's own MODULE.bazel uses
+(package sources, the translator, the pinned Go SDK) are in
+rules/private/extensions.bzl.
 
 ## `stagex`
 
@@ -63,11 +57,9 @@ packages/bootstrap/stageN: no toolchains are registered for an imported
 tree.
 """
 
-load("//rules/private:go_sdk.bzl", "PIN_ATTRS", "stagex_go_sdk")
 load("//rules/private:pins.bzl", "find_pin")
 load("//rules/private:registry.bzl", "check_digest", "split_repository", "stagex_image_repository")
 load("//rules/private:sources.bzl", "source_repo_name", "sources_hub", "stagex_source")
-load("//rules/private:translator.bzl", "stagex_translator")
 load("//rules/private:tree.bzl", "TRANSLATOR", "describe", "stagex_broken_tree", "stagex_tree_repository")
 
 def _pinned_digest(mctx, tag, where, image_name):
@@ -250,64 +242,6 @@ stagex_tree = module_extension(
                 "strip_prefix": attr.string(doc = "The directory inside the archive that holds packages/ and digests/."),
                 "urls": attr.string_list(doc = "Mirrors of the archive (tar.gz, tar.xz, zip, ...), tried in order.", mandatory = True),
             },
-        ),
-    },
-)
-
-def _sources_extension_impl(mctx):
-    for mod in mctx.modules:
-        for tag in mod.tags.index:
-            index = json.decode(mctx.read(tag.file))
-            for pkg in sorted(index.keys()):
-                for src in index[pkg]:
-                    stagex_source(
-                        name = source_repo_name(pkg, src["file"]),
-                        fetch_dir = src.get("fetch_dir", "fetch"),
-                        file = src["file"],
-                        package = pkg,
-                        sha256 = src["sha256"],
-                        urls = src.get("urls", []),
-                    )
-            sources_hub(name = tag.name, index = tag.file)
-    return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
-
-stagex_sources = module_extension(
-    implementation = _sources_extension_impl,
-    doc = "Makes every package source in an index a pinned download, reachable through a hub repository.",
-    tag_classes = {
-        "index": tag_class(
-            doc = "An index of package sources, as `bazel run //:gazelle` writes it.",
-            attrs = {
-                "file": attr.label(doc = "The index, `//packages:sources.json`.", mandatory = True),
-                "name": attr.string(doc = "The hub repository's name.", default = "stagex_sources"),
-            },
-        ),
-    },
-)
-
-def _translator_extension_impl(mctx):
-    stagex_translator(name = "stagex_translator")
-    return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
-
-translator = module_extension(
-    implementation = _translator_extension_impl,
-    doc = "Makes `@stagex_translator`, the translator compiled for this host.",
-)
-
-def _go_sdk_extension_impl(mctx):
-    pins = [tag for mod in mctx.modules if mod.is_root for tag in mod.tags.pin]
-    if len(pins) > 1:
-        fail("stagex: go_sdk_pin.pin may be given once")
-    for tag in pins:
-        stagex_go_sdk(name = "stagex_go_sdk", version = tag.version, sha256 = tag.sha256)
-
-go_sdk_pin = module_extension(
-    implementation = _go_sdk_extension_impl,
-    doc = "Pins the Go SDK that builds StageX's tools (repository `stagex_go_sdk`).",
-    tag_classes = {
-        "pin": tag_class(
-            doc = "The Go release and the sha256 of its toolchain module zip per host platform.",
-            attrs = PIN_ATTRS,
         ),
     },
 )

@@ -84,8 +84,9 @@ the pin is wrong.
 
 The output group `stagex_pins` holds `<name>.stagex-pin.json` (the image's
 name, the exec path of its layout, the pin file as this test reads it, and
-the label) and the layout itself: `stagex-digests update` and `stagex-sign`
-build it to learn which image goes with which pin file.""",
+the label) and the layout itself: `stagex-digests repin` and
+`stagex-sign --build` build it to learn which image goes with which pin
+file.""",
     attrs = {
         "image": attr.label(
             doc = "The image whose digest is checked: a `stagex_stage` (StagexImageInfo) or a `stagex_image_index` (StagexImageIndexInfo).",

@@ -2,7 +2,7 @@
 
 `bazel run //:gazelle` writes `packages/sources.json`, the list of every
 package's sources (file name, sha256, mirrors). The `stagex_sources` module
-extension (rules/extensions.bzl) reads it and makes one repository per source plus a hub,
+extension (rules/private/extensions.bzl) reads it and makes one repository per source plus a hub,
 `@stagex_sources`, in which `//<stage>/<name>:<file>` is that package's file.
 
 Each download is pinned by sha256 and tries every mirror in order. Bazel
@@ -172,7 +172,7 @@ def _hub_impl(rctx):
     for pkg, files in sorted(missing.items()):
         # buildifier: disable=print
         print("stagex: offline and without these sources, %s is skipped: %s (put them in a --distdir directory or in fetch/)" % (pkg, ", ".join(files)))
-    rctx.file("BUILD.bazel", content = "")
+    rctx.file("BUILD.bazel", content = "# availability.bzl is loaded by rules/private/compat.bzl, and read by docs/.\nexports_files([\"availability.bzl\"])\n")
     rctx.file("availability.bzl", content = "# Written by the stagex_sources extension.\nMISSING = %s\n" % json.encode_indent(missing, indent = "    "))
 
 sources_hub = repository_rule(
