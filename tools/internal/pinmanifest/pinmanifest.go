@@ -31,7 +31,7 @@ const OutputGroup = "stagex_pins"
 
 // Entry is one published image as its digest test sees it.
 type Entry struct {
-	// Image is the published name, `<stage>-<name>`.
+	// Image is the published name, `<tier>-<name>`.
 	Image string `json:"image"`
 	// Index is true for a multi-platform image (a stagex_image_index).
 	Index bool `json:"index"`
@@ -75,7 +75,7 @@ func Read(file string) (Entry, error) {
 		}
 	}
 	if path.Base(path.Dir(e.Pins)) != "digests" || path.IsAbs(e.Pins) || strings.HasPrefix(e.Pins, "../") {
-		return Entry{}, fmt.Errorf("%s: pin file %q of %s: expected <tree>/digests/<stage>.txt", file, e.Pins, e.Label)
+		return Entry{}, fmt.Errorf("%s: pin file %q of %s: expected <tree>/digests/<tier>.txt", file, e.Pins, e.Label)
 	}
 	slashed := filepath.ToSlash(file)
 	if !strings.HasSuffix(slashed, "/"+e.Manifest) {

@@ -36,8 +36,8 @@ func TestRead(t *testing.T) {
 		{name: "no image", content: strings.Replace(good, `"image":"core-hello",`, ``, 1), wantErr: `no "image"`},
 		{name: "unknown field", content: strings.Replace(good, `"index":false`, `"indx":false`, 1), wantErr: `unknown field "indx"`},
 		{name: "not JSON", content: "core-hello\n", wantErr: "expected the JSON object a stagex_digest_test writes"},
-		{name: "pins outside digests", content: strings.Replace(good, "fixtures/digests/core.txt", "fixtures/core.txt", 1), wantErr: "expected <tree>/digests/<stage>.txt"},
-		{name: "pins above the repository", content: strings.Replace(good, "fixtures/digests/core.txt", "../x/digests/core.txt", 1), wantErr: "expected <tree>/digests/<stage>.txt"},
+		{name: "pins outside digests", content: strings.Replace(good, "fixtures/digests/core.txt", "fixtures/core.txt", 1), wantErr: "expected <tree>/digests/<tier>.txt"},
+		{name: "pins above the repository", content: strings.Replace(good, "fixtures/digests/core.txt", "../x/digests/core.txt", 1), wantErr: "expected <tree>/digests/<tier>.txt"},
 		{name: "elsewhere", content: strings.Replace(good, `"manifest":"bazel-out/k8-fastbuild/`, `"manifest":"bazel-out/other/`, 1), wantErr: "expected a path ending so"},
 	}
 	for _, tc := range tests {
