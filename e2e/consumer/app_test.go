@@ -73,10 +73,21 @@ func readImage(t *testing.T, dir string) image {
 	}
 	img := image{dir: dir, digest: index.Manifests[0].Digest}
 	var manifest struct {
-		Config descriptor
-		Layers []descriptor
+		MediaType string
+		Manifests []descriptor
+		Config    descriptor
+		Layers    []descriptor
 	}
 	readJSON(t, dir, img.digest, &manifest)
+	if manifest.MediaType == "application/vnd.oci.image.index.v1+json" {
+		// As BuildKit writes even one platform: index.json names an
+		// image index whose one manifest is the image.
+		if len(manifest.Manifests) != 1 {
+			t.Fatalf("%s: image index %s lists %d manifests; expected one image", dir, img.digest, len(manifest.Manifests))
+		}
+		img.digest = manifest.Manifests[0].Digest
+		readJSON(t, dir, img.digest, &manifest)
+	}
 	img.layers = manifest.Layers
 	var config struct{ Config struct{ Entrypoint []string } }
 	readJSON(t, dir, manifest.Config.Digest, &config)

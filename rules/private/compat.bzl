@@ -2,7 +2,7 @@
 
 load("@stagex_sources//:availability.bzl", "MISSING")
 
-def sources_compatibility(sources):
+def sources_compatibility(sources, missing = MISSING):
     """target_compatible_with entries for a target that reads `sources`.
 
     Offline (STAGEX_OFFLINE=1, which tools/scripts/setup sets where the registries
@@ -15,6 +15,8 @@ def sources_compatibility(sources):
     Args:
       sources: the `sources` attribute of a stagex_stage: label strings of
         the form `@<hub>//<tier>/<name>:<file>`.
+      missing: package directory -> its source files that cannot be had;
+        by default what the `stagex_sources` hub found on this machine.
 
     Returns:
       A list of constraint labels, empty when every source is available.
@@ -30,6 +32,6 @@ def sources_compatibility(sources):
             continue
         pkg, _, file = rest.partition(":")
         entry = "%s//%s:sources_missing" % (repo, pkg)
-        if file in MISSING.get(pkg, []) and entry not in out:
+        if file in missing.get(pkg, []) and entry not in out:
             out.append(entry)
     return out

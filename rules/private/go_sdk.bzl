@@ -18,7 +18,7 @@ _TOOLCHAIN_MODULE = "golang.org/toolchain"
 
 # What a pin says: the repository rule and the module extension's tag take
 # the same attributes.
-_PIN_ATTRS = {
+PIN_ATTRS = {
     "sha256": attr.string_dict(
         mandatory = True,
         doc = "`<goos>_<goarch>` -> sha256 of the zip of `golang.org/toolchain@v0.0.1-go<version>.<goos>-<goarch>`.",
@@ -108,24 +108,6 @@ def _go_sdk_impl(rctx):
 stagex_go_sdk = repository_rule(
     implementation = _go_sdk_impl,
     doc = "One Go SDK release for the host, from the Go toolchain module, checked by sha256.",
-    attrs = _PIN_ATTRS,
+    attrs = PIN_ATTRS,
     environ = ["GOPROXY"],
-)
-
-def _go_sdk_extension_impl(mctx):
-    pins = [tag for mod in mctx.modules if mod.is_root for tag in mod.tags.pin]
-    if len(pins) > 1:
-        fail("stagex: go_sdk_pin.pin may be given once")
-    for tag in pins:
-        stagex_go_sdk(name = "stagex_go_sdk", version = tag.version, sha256 = tag.sha256)
-
-go_sdk_pin = module_extension(
-    implementation = _go_sdk_extension_impl,
-    doc = "Pins the Go SDK that builds StageX's tools (repository `stagex_go_sdk`).",
-    tag_classes = {
-        "pin": tag_class(
-            doc = "The Go release and the sha256 of its toolchain module zip per host platform.",
-            attrs = _PIN_ATTRS,
-        ),
-    },
 )

@@ -1,6 +1,6 @@
 """stagex_image_index: one image per platform, joined in an image index."""
 
-load(":providers.bzl", "StagexImageInfo")
+load(":providers.bzl", "StagexImageIndexInfo", "StagexImageInfo")
 load(":transition.bzl", "PLATFORM_LABELS")
 
 def _per_platform_impl(settings, attr):
@@ -30,9 +30,11 @@ def _index_impl(ctx):
     args.add("--out", layout.path)
     args.add("--digest-out", digest.path)
     inputs = []
+    images = []
     name = ""
     for p in ctx.attr.platforms:
         image = ctx.split_attr.image[p][StagexImageInfo]
+        images.append(image)
         name = name or image.image_name
         if "%s/%s" % (image.os, image.architecture) != p:
             fail("%s: the image built for %s says it is %s/%s" % (ctx.label, p, image.os, image.architecture))
@@ -48,7 +50,17 @@ def _index_impl(ctx):
         mnemonic = "StagexIndex",
         progress_message = "Joining %d platform images of %s" % (len(inputs), ctx.label),
     )
-    return [DefaultInfo(files = depset([layout, digest]))]
+    return [
+        DefaultInfo(files = depset([layout, digest])),
+        StagexImageIndexInfo(
+            layout = layout,
+            digest = digest,
+            image_name = name,
+            images = images,
+            platforms = ctx.attr.platforms,
+        ),
+        OutputGroupInfo(digest = depset([digest])),
+    ]
 
 stagex_image_index = rule(
     implementation = _index_impl,
@@ -56,9 +68,11 @@ stagex_image_index = rule(
 
 The output `<name>.oci` is an OCI image layout whose index.json lists one
 image index, as BuildKit writes a build for several platforms;
-`<name>.digest` holds that index's digest. The translator
-writes one for each published image of a package whose package.toml lists
-several platforms.""",
+`<name>.digest` holds that index's digest. It provides
+StagexImageIndexInfo, which `stagex_push`, `stagex_digest_test` and
+`stagex_signature_test` take as they take an image. The translator writes
+one for each published image of a package whose package.toml lists several
+platforms, and points the package's push at it.""",
     attrs = {
         "image": attr.label(
             doc = "The image to build for each platform (a stagex_stage).",
@@ -71,9 +85,11 @@ several platforms.""",
             mandatory = True,
         ),
         "_allowlist_function_transition": attr.label(
+            doc = "Lets the rule use a transition.",
             default = "@bazel_tools//tools/allowlists/function_transition_allowlist",
         ),
         "_tool": attr.label(
+            doc = "The tool that joins the images, stagex-index.",
             default = "//tools/cmd/stagex-index",
             executable = True,
             cfg = "exec",

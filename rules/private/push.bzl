@@ -1,12 +1,10 @@
 """stagex_push: an executable that uploads an image to a registry."""
 
-load(":providers.bzl", "StagexImageInfo")
-
-def _shell_quote(s):
-    return "'" + s.replace("'", "'\\''") + "'"
+load(":providers.bzl", "StagexImageIndexInfo", "StagexImageInfo", "published_image")
+load(":shell.bzl", "shell_quote", "shell_words")
 
 def _push_impl(ctx):
-    image = ctx.attr.image[StagexImageInfo]
+    image = published_image(ctx.attr.image)
     tool = ctx.executable._push
     args = ["--layout", image.layout.short_path]
     if image.image_name:
@@ -17,22 +15,16 @@ def _push_impl(ctx):
         args += ["--tag", tag]
 
     script = ctx.actions.declare_file(ctx.label.name)
-    ctx.actions.write(
+    ctx.actions.expand_template(
+        template = ctx.file._launcher,
         output = script,
         is_executable = True,
-        content = "\n".join([
-            "#!/bin/sh",
-            "# Written by stagex_push %s." % ctx.label,
-            "set -eu",
-            "# Paths below are relative to the main repository's runfiles directory,",
-            "# where `bazel run` starts; find it when run from elsewhere.",
-            "if [ ! -e %s ]; then" % _shell_quote(image.layout.short_path),
-            "  r=\"${RUNFILES_DIR:-$0.runfiles}\"",
-            "  cd \"$r/%s\"" % ctx.workspace_name,
-            "fi",
-            "exec %s %s \"$@\"" % (_shell_quote(tool.short_path), " ".join([_shell_quote(a) for a in args])),
-            "",
-        ]),
+        substitutions = {
+            "%{command}": shell_words([tool.short_path] + args),
+            "%{label}": str(ctx.label),
+            "%{layout}": shell_quote(image.layout.short_path),
+            "%{workspace}": shell_quote(ctx.workspace_name),
+        },
     )
     runfiles = ctx.runfiles(files = [image.layout])
     runfiles = runfiles.merge(ctx.attr._push[DefaultInfo].default_runfiles)
@@ -61,8 +53,8 @@ pushes to `HOST/NAMESPACE/<image_name>` instead. It prints the pushed
 reference, `HOST/NAMESPACE/NAME@sha256:<hex>`, on stdout.""",
     attrs = {
         "image": attr.label(
-            doc = "The image to push: a `stagex_stage` target or anything else with StagexImageInfo.",
-            providers = [StagexImageInfo],
+            doc = "The image to push: a `stagex_stage` target or anything else with StagexImageInfo, or a `stagex_image_index` (StagexImageIndexInfo), whose index and every platform's image are pushed.",
+            providers = [[StagexImageInfo], [StagexImageIndexInfo]],
             mandatory = True,
         ),
         "remote_tags": attr.string_list(
@@ -71,7 +63,13 @@ reference, `HOST/NAMESPACE/NAME@sha256:<hex>`, on stdout.""",
         "repository": attr.string(
             doc = "The default destination, `HOST[:PORT]/NAMESPACE/NAME`; empty means it must be given on the command line.",
         ),
+        "_launcher": attr.label(
+            doc = "The template of the launcher.",
+            default = "//rules/private:push.sh.tpl",
+            allow_single_file = True,
+        ),
         "_push": attr.label(
+            doc = "The tool that pushes, stagex-push.",
             default = "//tools/cmd/stagex-push",
             executable = True,
             cfg = "exec",

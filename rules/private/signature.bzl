@@ -1,10 +1,8 @@
 """stagex_signature_test: fails unless images carry enough maintainer signatures."""
 
 load(":facts.bzl", "REPOSITORY_PREFIX")
-load(":providers.bzl", "StagexImageInfo")
-
-def _shell_quote(s):
-    return "'" + s.replace("'", "'\\''") + "'"
+load(":providers.bzl", "StagexImageIndexInfo", "StagexImageInfo", "published_image")
+load(":shell.bzl", "shell_words")
 
 def _store_root(ctx):
     """Returns the store's root directory, relative to the runfiles directory."""
@@ -37,7 +35,7 @@ def _signature_test_impl(ctx):
         args += ["--digests", f.short_path]
     layouts = []
     for target in ctx.attr.images:
-        image = target[StagexImageInfo]
+        image = published_image(target)
         if not image.image_name:
             fail("%s: %s is not a published image (it has no image_name)" % (ctx.label, target.label))
         args += ["--layout", "%s=%s" % (image.image_name, image.layout.short_path)]
@@ -45,18 +43,14 @@ def _signature_test_impl(ctx):
 
     tool = ctx.executable._verify
     script = ctx.actions.declare_file(ctx.label.name + ".sh")
-    ctx.actions.write(
+    ctx.actions.expand_template(
+        template = ctx.file._launcher,
         output = script,
         is_executable = True,
-        content = "\n".join([
-            "#!/bin/sh",
-            "# Written by stagex_signature_test %s." % ctx.label,
-            "# Paths are relative to the runfiles directory the test starts in, so",
-            "# stagex-verify must not move to where `bazel run` was started.",
-            "unset BUILD_WORKING_DIRECTORY",
-            "exec %s %s \"$@\"" % (_shell_quote(tool.short_path), " ".join([_shell_quote(a) for a in args])),
-            "",
-        ]),
+        substitutions = {
+            "%{command}": shell_words([tool.short_path] + args),
+            "%{label}": str(ctx.label),
+        },
     )
     runfiles = ctx.runfiles(files = ctx.files.keyring + ctx.files.pins + ctx.files.store + layouts + ([ctx.file.policy] if ctx.file.policy else []))
     runfiles = runfiles.merge(ctx.attr._verify[DefaultInfo].default_runfiles)
@@ -80,8 +74,8 @@ The test runs `stagex-verify`; arguments given with `--test_arg` (or `args`)
 are passed on to it after the rule's own.""",
     attrs = {
         "images": attr.label_list(
-            doc = "Published images (`stagex_stage` targets with an `image_name`) whose built digests must be signed. Building them is part of the test.",
-            providers = [StagexImageInfo],
+            doc = "Published images (`stagex_stage` targets with an `image_name`, or `stagex_image_index` targets) whose built digests must be signed. Building them is part of the test.",
+            providers = [[StagexImageInfo], [StagexImageIndexInfo]],
         ),
         "keyring": attr.label_list(
             doc = "The maintainers' armored public keys, one `<maintainer>.asc` file each (usually `//keys`). Secret keys are refused; no key at all fails the test.",
@@ -106,7 +100,13 @@ are passed on to it after the rule's own.""",
             allow_files = True,
             mandatory = True,
         ),
+        "_launcher": attr.label(
+            doc = "The template of the test's launcher.",
+            default = "//rules/private:signature_test.sh.tpl",
+            allow_single_file = True,
+        ),
         "_verify": attr.label(
+            doc = "The tool that verifies, stagex-verify.",
             default = "//tools/cmd/stagex-verify",
             executable = True,
             cfg = "exec",

@@ -2,7 +2,7 @@
 
 `bazel run //:gazelle` writes `packages/sources.json`, the list of every
 package's sources (file name, sha256, mirrors). The `stagex_sources` module
-extension reads it and makes one repository per source plus a hub,
+extension (rules/private/extensions.bzl) reads it and makes one repository per source plus a hub,
 `@stagex_sources`, in which `//<tier>/<name>:<file>` is that package's file.
 
 Each download is pinned by sha256 and tries every mirror in order. Bazel
@@ -172,7 +172,7 @@ def _hub_impl(rctx):
     for pkg, files in sorted(missing.items()):
         # buildifier: disable=print
         print("stagex: offline and without these sources, %s is skipped: %s (put them in a --distdir directory or in fetch/)" % (pkg, ", ".join(files)))
-    rctx.file("BUILD.bazel", content = "")
+    rctx.file("BUILD.bazel", content = "# availability.bzl is loaded by rules/private/compat.bzl, and read by docs/.\nexports_files([\"availability.bzl\"])\n")
     rctx.file("availability.bzl", content = "# Written by the stagex_sources extension.\nMISSING = %s\n" % json.encode_indent(missing, indent = "    "))
 
 sources_hub = repository_rule(
@@ -185,35 +185,4 @@ sources_hub = repository_rule(
         "repo_prefix": attr.string(doc = "The prefix of the source repositories' names.", default = "stagex_src_"),
     },
     environ = [_OFFLINE_ENV, _SOURCES_DIR_ENV],
-)
-
-def _sources_extension_impl(mctx):
-    for mod in mctx.modules:
-        for tag in mod.tags.index:
-            index = json.decode(mctx.read(tag.file))
-            for pkg in sorted(index.keys()):
-                for src in index[pkg]:
-                    stagex_source(
-                        name = source_repo_name(pkg, src["file"]),
-                        fetch_dir = src.get("fetch_dir", "fetch"),
-                        file = src["file"],
-                        package = pkg,
-                        sha256 = src["sha256"],
-                        urls = src.get("urls", []),
-                    )
-            sources_hub(name = tag.name, index = tag.file)
-    return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
-
-stagex_sources = module_extension(
-    implementation = _sources_extension_impl,
-    doc = "Makes every package source in an index a pinned download, reachable through a hub repository.",
-    tag_classes = {
-        "index": tag_class(
-            doc = "An index of package sources, as `bazel run //:gazelle` writes it.",
-            attrs = {
-                "file": attr.label(doc = "The index, `//packages:sources.json`.", mandatory = True),
-                "name": attr.string(doc = "The hub repository's name.", default = "stagex_sources"),
-            },
-        ),
-    },
 )

@@ -1,5 +1,10 @@
-"""stagex_stage: builds one stage of a Containerfile into an OCI image layout."""
+"""stagex_stage: builds one stage of a Containerfile into an OCI image layout.
 
+`stagex_stage` is a macro around the rule `stagex_stage_rule`: it adds the
+constraints that skip a stage whose sources cannot be had on this machine.
+"""
+
+load(":compat.bzl", "sources_compatibility")
 load(":facts.bzl", "SOURCE_DATE_EPOCH")
 load(":platform.bzl", "platform_attrs", "target_oci_platform")
 load(":providers.bzl", "StagexImageInfo")
@@ -101,7 +106,7 @@ def _stage_impl(ctx):
         OutputGroupInfo(digest = depset([digest])),
     ]
 
-stagex_stage = rule(
+stagex_stage_rule = rule(
     implementation = _stage_impl,
     # A package that pins its platform (package.toml `platforms`) is built
     # for it whatever platform was asked for; see transition.bzl.
@@ -161,9 +166,29 @@ and package.toml; they can be written by hand too.""",
             doc = "The longest one RUN step of this stage may take, as a Go duration (`90m`, `36h`); a step that takes longer is ended and fails the build, naming the step, its line and the limit. Empty: the runner's default, 24 hours.",
         ),
         "_runner": attr.label(
+            doc = "The stage runner, stagex-build.",
             default = "//tools/cmd/stagex-build",
             executable = True,
             cfg = "exec",
         ),
     },
 )
+
+def stagex_stage(name, sources = {}, target_compatible_with = [], **kwargs):
+    """Builds one stage of a Containerfile; see `stagex_stage_rule` for the attributes.
+
+    Beyond the rule, this macro skips the stage on machines where its
+    `sources` cannot be downloaded (see rules/private/compat.bzl).
+
+    Args:
+      name: the target name.
+      sources: downloaded source files, label to path in the build context.
+      target_compatible_with: further constraints, as for any target.
+      **kwargs: the other attributes of `stagex_stage_rule`.
+    """
+    stagex_stage_rule(
+        name = name,
+        sources = sources,
+        target_compatible_with = target_compatible_with + sources_compatibility(sources),
+        **kwargs
+    )

@@ -31,16 +31,7 @@ naming the platform and the stage.
 
 load(":facts.bzl", "BOOTSTRAP_STAGES", "PLATFORMS")
 load(":platform.bzl", "OCI_ARCHITECTURES", "platform_constraints", "platform_target_name")
-load(":providers.bzl", "StagexImageInfo")
-
-StagexBootstrapInfo = provider(
-    doc = "What toolchain resolution chose for one bootstrap stage on the target platform.",
-    fields = {
-        "image": "Label: the image target the chosen toolchain hands out.",
-        "stage": "string: the bootstrap stage, `stage0` to `stage3`.",
-        "toolchain": "Label: the chosen stagex_bootstrap_toolchain target.",
-    },
-)
+load(":providers.bzl", "StagexBootstrapInfo", "StagexImageInfo")
 
 def _bootstrap_toolchain_impl(ctx):
     return [platform_common.ToolchainInfo(

@@ -158,12 +158,3 @@ stagex_translator = repository_rule(
         ),
     },
 )
-
-def _translator_extension_impl(mctx):
-    stagex_translator(name = "stagex_translator")
-    return mctx.extension_metadata(reproducible = True) if hasattr(mctx, "extension_metadata") else None
-
-translator = module_extension(
-    implementation = _translator_extension_impl,
-    doc = "Makes `@stagex_translator`, the translator compiled for this host.",
-)

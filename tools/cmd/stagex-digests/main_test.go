@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,5 +50,35 @@ func TestRun(t *testing.T) {
 	got, err := os.ReadFile(pins)
 	if err != nil || string(got) != strings.TrimPrefix(d, "sha256:")+" bootstrap-stage0\n" {
 		t.Errorf("bootstrap.txt = %q, %v", got, err)
+	}
+}
+
+func TestParseRepin(t *testing.T) {
+	t.Setenv("BUILD_WORKSPACE_DIRECTORY", "/ws")
+	tests := []struct {
+		name     string
+		args     []string
+		root     string
+		patterns []string
+		wantErr  string
+	}{
+		{"defaults", nil, "/ws", nil, ""},
+		{"root and patterns", []string{"--root", "/r", "//packages/core/...", "@tree//packages/..."}, "/r", []string{"//packages/core/...", "@tree//packages/..."}, ""},
+		{"not a pattern", []string{"packages/core"}, "", nil, `target pattern "packages/core"`},
+		{"flag after a pattern", []string{"//packages/...", "--root", "/r"}, "", nil, `target pattern "--root"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseRepin(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseRepin(%q) = %v; want an error saying %q", tc.args, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || o.Root != tc.root || !slices.Equal(o.Patterns, tc.patterns) {
+				t.Errorf("parseRepin(%q) = %+v, %v; want root %q, patterns %q", tc.args, o, err, tc.root, tc.patterns)
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ var (
 	boxLayout     = runfile("fixtures/packages/core/box/box.oci")
 	helloLayout   = runfile("fixtures/packages/core/hello/hello.oci")
 	greeterLayout = runfile("fixtures/packages/user/greeter/greeter.oci")
+	multiLayout   = runfile("fixtures/packages/user/multi/multi_index.oci")
 )
 
 // runfile returns the path of a file of the main repository in the test's
@@ -73,12 +74,22 @@ func TestPushRule(t *testing.T) {
 	for _, tc := range []struct {
 		target, layout, repo string
 		tags                 []string // the rule's remote_tags and --tag
+		index                bool     // a multi-platform package's push: its image index
 	}{
-		{runfile("tools/integration/push/box.push"), boxLayout, "stagex/core-box", []string{"e2e"}},
-		{runfile("tools/integration/push/hello.push"), helloLayout, "stagex/core-hello", []string{"1.0", "e2e"}},
+		{runfile("tools/integration/push/box.push"), boxLayout, "stagex/core-box", []string{"e2e"}, false},
+		{runfile("tools/integration/push/hello.push"), helloLayout, "stagex/core-hello", []string{"1.0", "e2e"}, false},
+		{runfile("tools/integration/push/multi.push"), multiLayout, "stagex/user-multi", []string{"0.1.0", "e2e"}, true},
 	} {
 		t.Run(tc.repo, func(t *testing.T) {
 			digest := layoutDigest(t, tc.layout)
+			if tc.index {
+				// Pushed and printed under the index's own digest.
+				top, err := ociimage.TopDescriptor(tc.layout)
+				if err != nil {
+					t.Fatal(err)
+				}
+				digest = top.Digest.String()
+			}
 			repo := reg.Host() + "/" + tc.repo
 			cmd := exec.Command(tc.target, "--repository", repo, "--tag", "e2e")
 			var stdout, stderr bytes.Buffer
@@ -98,6 +109,20 @@ func TestPushRule(t *testing.T) {
 				if resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != digest {
 					t.Errorf("tag %s: %s, digest %q; expected 200 and %s", tag, resp.Status, resp.Header.Get("Docker-Content-Digest"), digest)
 				}
+			}
+			if tc.index {
+				// The index and every platform's image are in the registry.
+				for _, m := range indexManifests(t, tc.layout) {
+					resp, err := http.Head(reg.URL() + "/v2/" + tc.repo + "/manifests/" + m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						t.Errorf("platform image %s of the index: %s, expected 200", m, resp.Status)
+					}
+				}
+				return
 			}
 			out := filepath.Join(t.TempDir(), "pulled.oci")
 			imageName, err := ociimage.LayoutName(tc.layout)
@@ -121,6 +146,36 @@ func TestPushRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// indexManifests returns the digests of the images the image index of an
+// OCI layout lists, failing when the layout does not hold one index.
+func indexManifests(t *testing.T, dir string) []string {
+	t.Helper()
+	desc, err := ociimage.TopDescriptor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := desc.Digest.String()
+	raw, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(top, "sha256:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ix struct {
+		MediaType string
+		Manifests []struct{ Digest string }
+	}
+	if err := json.Unmarshal(raw, &ix); err != nil {
+		t.Fatalf("%s: %s: %v", dir, top, err)
+	}
+	if ix.MediaType != "application/vnd.oci.image.index.v1+json" || len(ix.Manifests) < 2 {
+		t.Fatalf("%s: %s is a %q listing %d images; expected an image index of several platforms", dir, top, ix.MediaType, len(ix.Manifests))
+	}
+	var out []string
+	for _, m := range ix.Manifests {
+		out = append(out, m.Digest)
+	}
+	return out
 }
 
 // inspected is what `skopeo inspect` reports that the tests compare.

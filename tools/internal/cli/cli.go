@@ -73,6 +73,19 @@ func Parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// ParseArgs is Parse for a command that takes arguments after its flags:
+// it returns them instead of refusing them. As with the flag package, the
+// first argument that is not a flag (or "--") ends the flags.
+func ParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, &UsageError{Msg: err.Error(), reported: true}
+	}
+	return fs.Args(), nil
+}
+
 // Exit reports err on stderr, each line prefixed by the command's name, and
 // returns the command's exit code: ExitOK for nil and for -h, ExitUsage for
 // a UsageError (with a hint to run name -h), ExitFailed for anything else.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -53,6 +54,43 @@ func TestFlags(t *testing.T) {
 				t.Errorf("Parse(%q): strings %q, pairs %q; want %q, %q", tc.args, strs, pairs, tc.strs, tc.pairs)
 			}
 		})
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantArgs []string
+		wantS    string
+		wantErr  string // "" means success; else part of the error
+	}{
+		{"none", nil, nil, "", ""},
+		{"flags then arguments", []string{"-s", "x", "//a/...", "@b//c"}, []string{"//a/...", "@b//c"}, "x", ""},
+		{"a flag after an argument is an argument", []string{"//a/...", "-s", "x"}, []string{"//a/...", "-s", "x"}, "", ""},
+		{"double dash", []string{"-s", "x", "--", "-s"}, []string{"-s"}, "x", ""},
+		{"unknown flag", []string{"-nope", "//a"}, nil, "", "flag provided but not defined: -nope"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := NewFlagSet("tool", "", io.Discard)
+			s := fs.String("s", "", "a string")
+			got, err := ParseArgs(fs, tc.args)
+			if tc.wantErr != "" {
+				var ue *UsageError
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &ue) {
+					t.Fatalf("ParseArgs(%q) = %v; want a usage error containing %q", tc.args, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.wantArgs) || *s != tc.wantS {
+				t.Errorf("ParseArgs(%q) = %q, %v, -s %q; want %q, -s %q", tc.args, got, err, *s, tc.wantArgs, tc.wantS)
+			}
+		})
+	}
+	fs := NewFlagSet("tool", "", io.Discard)
+	if _, err := ParseArgs(fs, []string{"-h"}); Exit("tool", err, io.Discard) != ExitOK {
+		t.Errorf("ParseArgs(-h) = %v; want an error that exits 0", err)
 	}
 }
 

@@ -69,15 +69,6 @@ func UpdateLayouts(o UpdateOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range changes {
-		switch {
-		case c.Old == "":
-			fmt.Fprintf(o.Out, "%s: pinned sha256:%s\n", c.Name, c.New)
-		case c.Changed():
-			fmt.Fprintf(o.Out, "%s: sha256:%s -> sha256:%s\n", c.Name, c.Old, c.New)
-		default:
-			fmt.Fprintf(o.Out, "%s: unchanged\n", c.Name)
-		}
-	}
+	printChanges(o.Out, changes)
 	return nil
 }

@@ -310,7 +310,7 @@ func layoutHex(t *testing.T, dir string) string {
 }
 
 // TestSignAndVerifyLayouts signs and verifies built OCI layouts against the pins
-// of a source tree, as `bazel run //tools/internal/signing:sign` does.
+// of a source tree, as `bazel run //:sign` does.
 func TestSignAndVerifyLayouts(t *testing.T) {
 	e := newEnv(t)
 	box, mk := writeLayout(t, "box"), writeLayout(t, "make")

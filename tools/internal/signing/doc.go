@@ -5,7 +5,7 @@
 // rebuilds the images on their own machine and, only when a built digest
 // equals the one pinned in digests/<tier>.txt, signs the pair (identity
 // "stagex/<tier>-<name>", manifest digest) with their own OpenPGP key
-// (Sign; `bazel run //tools/internal/signing:sign`, command stagex-sign). Signatures
+// (Sign; `bazel run //:sign`, command stagex-sign). Signatures
 // use the containers "simple signing" format and sit in the lookaside layout
 // that podman and skopeo read
 // (signatures/stagex/<tier>-<name>@sha256=<hex>/signature-<n>). No single

@@ -322,8 +322,18 @@ func (tr *Tree) Dir(rel string) (*Package, error) {
 			}
 		}
 		p.Targets = append(p.Targets, t)
+		// A multi-platform image is published as its index: the push
+		// uploads the index and every platform's image, and the digest
+		// test checks the index (whose pin is its first platform's
+		// manifest digest, as StageX's release script reads it).
+		published := ":" + t.Name
+		if t.ImageName != "" && len(platforms) > 1 {
+			ix := ImageIndex{Name: t.Name + "_index", Image: ":" + t.Name, Platforms: platforms}
+			p.Indexes = append(p.Indexes, ix)
+			published = ":" + ix.Name
+		}
 		if t.ImageName != "" {
-			push := Push{Name: "push", Image: ":" + t.Name}
+			push := Push{Name: "push", Image: published}
 			if t.Name != spec.Name {
 				push.Name = t.Name + ".push"
 			}
@@ -332,13 +342,10 @@ func (tr *Tree) Dir(rel string) (*Package, error) {
 			}
 			p.Pushes = append(p.Pushes, push)
 		}
-		if t.ImageName != "" && len(platforms) > 1 {
-			p.Indexes = append(p.Indexes, ImageIndex{Name: t.Name + "_index", Image: ":" + t.Name, Platforms: platforms})
-		}
 		if t.ImageName != "" {
 			p.Tests = append(p.Tests, DigestTest{
 				Name:  t.Name + "_digest_test",
-				Image: ":" + t.Name,
+				Image: published,
 				Pins:  fmt.Sprintf("%s:%s.txt", cfg.PinsPackage, stage),
 			})
 		}

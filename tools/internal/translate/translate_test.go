@@ -486,3 +486,50 @@ func TestDirContextWildcards(t *testing.T) {
 		})
 	}
 }
+
+// A published image of a package that lists several platforms is joined
+// in an index, and its push and digest test take the index; a package
+// pinned to one platform has no index.
+func TestDirMultiPlatform(t *testing.T) {
+	root := tree(t, map[string]string{
+		"packages/user/multi/Containerfile": "FROM scratch AS package\n",
+		"packages/user/multi/package.toml":  "[package]\nname = \"multi\"\nversion = \"1.0\"\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\n",
+		"packages/user/one/Containerfile":   "FROM scratch AS package\n",
+		"packages/user/one/package.toml":    "[package]\nname = \"one\"\nversion = \"1.0\"\nplatforms = [\"linux/386\"]\n",
+	})
+	tests := []struct {
+		dir         string
+		wantIndexes []ImageIndex
+		wantPushes  []Push
+		wantTests   []DigestTest
+	}{
+		{
+			dir:         "packages/user/multi",
+			wantIndexes: []ImageIndex{{Name: "multi_index", Image: ":multi", Platforms: []string{"linux/amd64", "linux/arm64"}}},
+			wantPushes:  []Push{{Name: "push", Image: ":multi_index", Tags: []string{"1.0"}}},
+			wantTests:   []DigestTest{{Name: "multi_digest_test", Image: ":multi_index", Pins: "//digests:user.txt"}},
+		},
+		{
+			dir:        "packages/user/one",
+			wantPushes: []Push{{Name: "push", Image: ":one", Tags: []string{"1.0"}}},
+			wantTests:  []DigestTest{{Name: "one_digest_test", Image: ":one", Pins: "//digests:user.txt"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dir, func(t *testing.T) {
+			p, err := Dir(DefaultConfig(root), tc.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p.Indexes, tc.wantIndexes) {
+				t.Errorf("indexes = %+v, want %+v", p.Indexes, tc.wantIndexes)
+			}
+			if !reflect.DeepEqual(p.Pushes, tc.wantPushes) {
+				t.Errorf("pushes = %+v, want %+v", p.Pushes, tc.wantPushes)
+			}
+			if !reflect.DeepEqual(p.Tests, tc.wantTests) {
+				t.Errorf("tests = %+v, want %+v", p.Tests, tc.wantTests)
+			}
+		})
+	}
+}
