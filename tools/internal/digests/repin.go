@@ -5,7 +5,6 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 	"github.com/stagex/stagex-bazel/tools/internal/pinmanifest"
@@ -38,20 +37,7 @@ func Repin(o RepinOptions) error {
 	if o.Root == "" {
 		return fmt.Errorf("no workspace root: pass --root or run through `bazel run //:update_digests`")
 	}
-	patterns := o.Patterns
-	if len(patterns) == 0 {
-		patterns = DefaultPatterns
-	}
-	bazel := o.Bazel
-	if bazel == "" {
-		bazel = pinmanifest.Bazel()
-	}
-	fmt.Fprintf(o.Log, "stagex-digests: building %s\n", strings.Join(patterns, " "))
-	entries, err := pinmanifest.Build(bazel, o.Root, patterns, o.Log)
-	if err != nil {
-		return err
-	}
-	trees, err := pinmanifest.ByTree(entries)
+	trees, err := pinmanifest.Trees(pinmanifest.Query{Bazel: o.Bazel, Workspace: o.Root, Patterns: o.Patterns, Defaults: DefaultPatterns, Prog: "stagex-digests", Log: o.Log})
 	if err != nil {
 		return err
 	}

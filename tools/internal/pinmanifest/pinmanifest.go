@@ -204,3 +204,32 @@ func Bazel() string {
 	}
 	return "bazel"
 }
+
+// Query says which published images to collect, and how.
+type Query struct {
+	Bazel     string   // the Bazel program; default Bazel()
+	Workspace string   // where to run it
+	Patterns  []string // target patterns; default Defaults
+	Defaults  []string
+	Prog      string    // the command's name, for the log line
+	Log       io.Writer // Bazel's output and the log line
+}
+
+// Trees builds the digest tests' manifests under the query's patterns
+// (Build) and groups them by the source tree of their pin files (ByTree).
+func Trees(q Query) (map[string][]Entry, error) {
+	patterns := q.Patterns
+	if len(patterns) == 0 {
+		patterns = q.Defaults
+	}
+	bazel := q.Bazel
+	if bazel == "" {
+		bazel = Bazel()
+	}
+	fmt.Fprintf(q.Log, "%s: building %s\n", q.Prog, strings.Join(patterns, " "))
+	entries, err := Build(bazel, q.Workspace, patterns, q.Log)
+	if err != nil {
+		return nil, err
+	}
+	return ByTree(entries)
+}

@@ -55,20 +55,7 @@ func SignBuiltTrees(o SignBuiltTreesOptions) error {
 	if s.KeyFile == "" {
 		return cli.Usagef("--key is required")
 	}
-	patterns := o.Patterns
-	if len(patterns) == 0 {
-		patterns = DefaultSignPatterns
-	}
-	bazel := o.Bazel
-	if bazel == "" {
-		bazel = pinmanifest.Bazel()
-	}
-	fmt.Fprintf(o.Log, "stagex-sign: building %s\n", strings.Join(patterns, " "))
-	entries, err := pinmanifest.Build(bazel, o.Workspace, patterns, o.Log)
-	if err != nil {
-		return err
-	}
-	trees, err := pinmanifest.ByTree(entries)
+	trees, err := pinmanifest.Trees(pinmanifest.Query{Bazel: o.Bazel, Workspace: o.Workspace, Patterns: o.Patterns, Defaults: DefaultSignPatterns, Prog: "stagex-sign", Log: o.Log})
 	if err != nil {
 		return err
 	}
