@@ -37,11 +37,9 @@ func newLayerQueue() *layerQueue {
 }
 
 // queueLayer writes the step's changes of the root as an uncompressed tar
-// now and queues its compression into layer n.
+// now and queues its compression into layer n. A compress/gzip that would
+// not write BuildKit's bytes fails the compression (layer.Compress checks).
 func (b *builder) queueLayer(q *layerQueue, step *containerfile.Step, changes []layer.Change, n int) error {
-	if err := layer.CheckDeflate(); err != nil {
-		return err
-	}
 	// As root, files carry the ownership RUN and COPY gave them. An
 	// unprivileged runner cannot give away files, so ownership comes from
 	// what Apply recorded and is 0:0 otherwise.
