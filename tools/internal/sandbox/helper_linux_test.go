@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,6 +153,14 @@ func helperMain(args []string) int {
 	case "fill": // fill PATH BYTES: write BYTES zero bytes to PATH
 		n, _ := strconv.Atoi(args[2])
 		out["err"] = errString(os.WriteFile(args[1], make([]byte, n), 0o644))
+	case "spawn": // spawn N: start N sleeping children, up to the first failure
+		n, _ := strconv.Atoi(args[1])
+		started, err := spawnSleepers(n)
+		out["started"] = started
+		out["err"] = errString(err)
+		out["tasks"] = countTasks()
+	case "denied": // denied: the errno of each call the filter refuses
+		deniedProbe(out)
 	case "net":
 		netProbe(args[1], out)
 	case "devices":
@@ -323,4 +332,52 @@ func orphanProbe(out map[string]any) {
 		}
 	}
 	out["others"] = others
+}
+
+// spawnSleepers starts n children that sleep, leaving them running, and
+// returns how many started and why the next one did not.
+func spawnSleepers(n int) (int, error) {
+	// No collection while the namespace is full: a new GC worker thread
+	// that cannot be made would end this process.
+	debug.SetGCPercent(-1)
+	for i := 0; i < n; i++ {
+		c := selfCommand("sleep", "60s")
+		if err := c.Start(); err != nil {
+			return i, err
+		}
+	}
+	return n, nil
+}
+
+// countTasks counts the processes and threads of the pid namespace.
+func countTasks() int {
+	procs, _ := os.ReadDir("/proc")
+	n := 0
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		tasks, _ := os.ReadDir("/proc/" + p.Name() + "/task")
+		n += len(tasks)
+	}
+	return n
+}
+
+// deniedProbe makes each call the sandbox's seccomp filter refuses, with
+// arguments that would fail harmlessly if it did not, and records the
+// errno each gave.
+func deniedProbe(out map[string]any) {
+	errnoOf := func(_, _ uintptr, e syscall.Errno) string {
+		if e == 0 {
+			return "ok"
+		}
+		return unix.ErrnoName(e)
+	}
+	bad := ^uintptr(0) // -1: a descriptor or key serial that does not exist
+	out["io_uring_setup"] = errnoOf(unix.Syscall(unix.SYS_IO_URING_SETUP, 1, 0, 0))
+	out["io_uring_enter"] = errnoOf(unix.Syscall6(unix.SYS_IO_URING_ENTER, bad, 0, 0, 0, 0, 0))
+	out["io_uring_register"] = errnoOf(unix.Syscall6(unix.SYS_IO_URING_REGISTER, bad, 0, 0, 0, 0, 0))
+	out["add_key"] = errnoOf(unix.Syscall6(unix.SYS_ADD_KEY, 0, 0, 0, 0, bad, 0))
+	out["request_key"] = errnoOf(unix.Syscall6(unix.SYS_REQUEST_KEY, 0, 0, 0, bad, 0, 0))
+	out["keyctl"] = errnoOf(unix.Syscall6(unix.SYS_KEYCTL, unix.KEYCTL_GET_KEYRING_ID, bad, 0, 0, 0, 0))
 }

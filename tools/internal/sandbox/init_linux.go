@@ -115,7 +115,7 @@ func setupAndStartCommand(cfg *initConfig) (pid int, sup *chownSupervisor, err e
 	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return 0, sup, fmt.Errorf("bind-mounting root %s: %w", root, err)
 	}
-	if err := setupProc(root + "/proc"); err != nil {
+	if err := setupProc(root+"/proc", cfg.MaxProcesses); err != nil {
 		return 0, sup, err
 	}
 	if err := setupDev(root + "/dev"); err != nil {
@@ -180,9 +180,7 @@ func setupAndStartCommand(cfg *initConfig) (pid int, sup *chownSupervisor, err e
 		},
 	}
 	if emulate {
-		if err := emulateIdentity(attr, id); err != nil {
-			return 0, sup, err
-		}
+		emulateIdentity(attr, id)
 	} else if cfg.SingleID && cfg.RecordChowns {
 		// Last: from here on this thread must not chown.
 		if sup, err = startChownSupervisor(); err != nil {
@@ -190,6 +188,9 @@ func setupAndStartCommand(cfg *initConfig) (pid int, sup *chownSupervisor, err e
 		}
 	}
 	if err := limitCommand(cfg.FileSizeLimit); err != nil {
+		return 0, sup, err
+	}
+	if err := denySyscalls(); err != nil {
 		return 0, sup, err
 	}
 	pid, err = syscall.ForkExec(argv0, cfg.Args, &syscall.ProcAttr{
@@ -239,21 +240,17 @@ func checkIdentity(user string, id Identity, single bool) (emulate bool, err err
 // emulateIdentity sets attr up to start the command in a nested user
 // namespace where id's uid and gid are the ones mapped, onto this
 // namespace's id 0, with setgroups denied. The command then runs as id
-// without any capability, and sees every file of id 0 as its own. The
-// calling thread gets no_new_privs, which the command inherits: a new user
-// namespace has a full capability bounding set, and nothing else would stop
-// a program with file capabilities from gaining them in it.
-func emulateIdentity(attr *syscall.SysProcAttr, id Identity) error {
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("setting no_new_privs: %w", err)
-	}
+// without any capability, and sees every file of id 0 as its own. A new
+// user namespace has a full capability bounding set: what stops a program
+// with file capabilities from gaining them in it is the no_new_privs that
+// limitCommand gives every command.
+func emulateIdentity(attr *syscall.SysProcAttr, id Identity) {
 	attr.Cloneflags = syscall.CLONE_NEWUSER
 	attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: int(id.UID), HostID: 0, Size: 1}}
 	attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: int(id.GID), HostID: 0, Size: 1}}
 	attr.GidMappingsEnableSetgroups = false
 	attr.Credential.Groups = nil
 	attr.Credential.NoSetGroups = true
-	return nil
 }
 
 // checkMapped fails clearly when an id of the command has no mapping in a
@@ -324,11 +321,15 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-// setupProc mounts a proc for the new pid namespace at dir and makes the
-// parts that act on the whole machine read-only or empty.
-func setupProc(dir string) error {
+// setupProc mounts a proc for the new pid namespace at dir, limits the
+// namespace to maxProcs tasks and makes the parts of proc that act on the
+// whole machine read-only or empty.
+func setupProc(dir string, maxProcs int) error {
 	if err := unix.Mount("proc", dir, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting proc on /proc: %w (a container runtime that masks parts of its own /proc forbids new proc mounts)", err)
+	}
+	if err := limitProcesses(dir, maxProcs); err != nil {
+		return err
 	}
 	for _, name := range []string{"sys", "sysrq-trigger", "irq", "bus", "fs"} {
 		p := dir + "/" + name

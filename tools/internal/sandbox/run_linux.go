@@ -38,6 +38,8 @@ type initConfig struct {
 	RecordChowns bool
 	// FileSizeLimit is the largest file the command may write.
 	FileSizeLimit int64
+	// MaxProcesses bounds the tasks of the pid namespace.
+	MaxProcesses int
 }
 
 // initResult is what the init sends back over a pipe before it exits.
@@ -109,10 +111,18 @@ func (spec *Spec) config() (*initConfig, error) {
 	if fileSize < 0 {
 		return nil, fmt.Errorf("Spec.FileSizeLimit %d is negative", spec.FileSizeLimit)
 	}
+	maxProcs := spec.MaxProcesses
+	if maxProcs == 0 {
+		maxProcs = DefaultMaxProcesses
+	}
+	if maxProcs < MinMaxProcesses {
+		return nil, fmt.Errorf("Spec.MaxProcesses %d is below %d, the least the kernel's pid limit can express", spec.MaxProcesses, MinMaxProcesses)
+	}
 	return &initConfig{
 		Root: root, Args: spec.Args, Env: spec.Env, Dir: path.Clean(dir),
 		User: spec.User, Hostname: host, TmpFS: spec.TmpFS, Pipes: spec.Pipes,
 		RecordChowns: spec.RecordChown != nil, FileSizeLimit: fileSize,
+		MaxProcesses: maxProcs,
 	}, nil
 }
 

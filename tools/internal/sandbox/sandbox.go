@@ -28,7 +28,14 @@
 //     dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, setfcap,
 //     net_bind_service, net_raw, sys_chroot, mknod, audit_write); in
 //     particular no CAP_SYS_ADMIN, so the command cannot undo the mounts
-//     above.
+//     above;
+//   - no_new_privs, files of at most Spec.FileSizeLimit bytes, and at most
+//     Spec.MaxProcesses processes and threads in its pid namespace (on
+//     Linux 6.14 or later, see ProcessLimitEnforced);
+//   - a seccomp filter under which io_uring_setup, io_uring_enter,
+//     io_uring_register, add_key, request_key and keyctl fail with ENOSYS,
+//     as on a kernel built without them. Nothing else is filtered: a build
+//     must behave as under BuildKit.
 //
 // User ids. If the calling process is root with CAP_SETUID/CAP_SETGID and
 // its own user namespace maps ids 0..65535, the sandbox maps ids 0..65535
@@ -101,6 +108,11 @@ type Spec struct {
 	// FileSizeLimit is the largest file the command may write, in bytes;
 	// 0 means DefaultFileSizeLimit.
 	FileSizeLimit int64
+	// MaxProcesses is the most processes and threads (the init's
+	// included) the sandbox's pid namespace may hold at once; a fork or
+	// thread beyond it fails with EAGAIN. 0 means DefaultMaxProcesses; it
+	// must be at least MinMaxProcesses. See ProcessLimitEnforced.
+	MaxProcesses int
 	// SingleID forces single-id mode (see the package doc) even when the
 	// caller could map a range of ids: the run then behaves as under
 	// Bazel's linux-sandbox, which tests of that mode use.
@@ -175,6 +187,14 @@ const (
 	// Spec.FileSizeLimit says otherwise: generous (a layer may hold 64 GiB
 	// of files, see layer.DefaultMaxBytes), but finite.
 	DefaultFileSizeLimit = 64 << 30
+	// DefaultMaxProcesses is the process limit unless
+	// Spec.MaxProcesses says otherwise: far more than a parallel build
+	// of StageX's largest packages runs at once, but a fork bomb ends.
+	DefaultMaxProcesses = 16384
+	// MinMaxProcesses is the smallest Spec.MaxProcesses: the limit is
+	// the pid_max of the sandbox's pid namespace, which the kernel keeps
+	// above 300 (its reserved pids).
+	MinMaxProcesses = 300
 	// DevSize bounds each of the RAM-backed /dev and /dev/shm, as runc's
 	// default OCI spec does (BuildKit runs RUN steps with it).
 	DevSize = "65536k"

@@ -1144,3 +1144,102 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessLimit checks that a command cannot start more processes and
+// threads than Spec.MaxProcesses, in both id modes, while the default lets
+// many run.
+func TestProcessLimit(t *testing.T) {
+	requireNamespaces(t)
+	if !ProcessLimitEnforced() {
+		t.Skip("skipping: this kernel keeps pid_max for the whole machine (per pid namespace since Linux 6.14), so there is no process limit")
+	}
+	root := newRoot(t)
+	for _, tt := range []struct {
+		name     string
+		single   bool
+		limit    int
+		spawn    int
+		wantErr  string
+		wantMost int // the most tasks the namespace may hold at the end
+	}{
+		{name: "range mode, fork bomb", limit: 300, spawn: 600, wantErr: "EAGAIN", wantMost: 300},
+		{name: "single-id mode, fork bomb", single: true, limit: 300, spawn: 600, wantErr: "EAGAIN", wantMost: 300},
+		{name: "default limit", single: true, spawn: 150, wantErr: "ok", wantMost: DefaultMaxProcesses},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if !tt.single && detectIDMode().single {
+				t.Skip("skipping: this process can only run the single-id mode")
+			}
+			got := runHelper(t, Spec{Root: root, SingleID: tt.single, MaxProcesses: tt.limit}, "spawn", fmt.Sprint(tt.spawn))
+			started, _ := got["started"].(float64)
+			tasks, _ := got["tasks"].(float64)
+			if got["err"] != tt.wantErr {
+				t.Errorf("starting %d processes with a limit of %d: %v after %v started, want %s", tt.spawn, tt.limit, got["err"], started, tt.wantErr)
+			}
+			if tasks > float64(tt.wantMost) || tasks < 1 {
+				t.Errorf("the namespace held %v tasks, want 1..%d", tasks, tt.wantMost)
+			}
+			if tt.wantErr == "ok" && int(started) != tt.spawn {
+				t.Errorf("started %v of %d processes", started, tt.spawn)
+			}
+		})
+	}
+	for _, bad := range []int{-1, 1, MinMaxProcesses - 1} {
+		err := Run(context.Background(), Spec{Root: root, Args: []string{"/bin/" + helperName, "true"}, MaxProcesses: bad})
+		if err == nil || !strings.Contains(err.Error(), "MaxProcesses") {
+			t.Errorf("MaxProcesses %d: error %v, want one naming MaxProcesses", bad, err)
+		}
+	}
+}
+
+// TestDeniedSyscalls checks that io_uring and the key management calls
+// fail with ENOSYS for every command, root or not, in both id modes.
+func TestDeniedSyscalls(t *testing.T) {
+	requireNamespaces(t)
+	if len(deniedSyscallTable) == 0 {
+		t.Skip("skipping: no system call filter on " + runtime.GOARCH)
+	}
+	root := newRoot(t)
+	for _, tt := range []struct {
+		name   string
+		spec   Spec
+		single bool
+	}{
+		{name: "root, range mode", spec: Spec{Root: root}},
+		{name: "root, single-id mode", spec: Spec{Root: root, SingleID: true}},
+		{name: "root recording chown", spec: Spec{Root: root, SingleID: true, RecordChown: func(Chown) {}}},
+		{name: "USER, single-id mode (nested namespace)", spec: Spec{Root: root, SingleID: true, User: "builder"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if !tt.spec.SingleID && detectIDMode().single {
+				t.Skip("skipping: this process can only run the single-id mode")
+			}
+			got := runHelper(t, tt.spec, "denied")
+			for _, call := range []string{"io_uring_setup", "io_uring_enter", "io_uring_register", "add_key", "request_key", "keyctl"} {
+				if got[call] != "ENOSYS" {
+					t.Errorf("%s: %v, want ENOSYS", call, got[call])
+				}
+			}
+		})
+	}
+}
+
+func TestKernelAtLeast(t *testing.T) {
+	for _, tt := range []struct {
+		release string
+		want    bool
+	}{
+		{"6.14.0", true},
+		{"6.18.44-fc-v1045", true},
+		{"6.14-rc1", true},
+		{"6.13.12-arch1-1", false},
+		{"5.15.0-91-generic", false},
+		{"7.0.1", true},
+		{"", false},
+		{"six.fourteen", false},
+	} {
+		if got := kernelAtLeast(tt.release, 6, 14); got != tt.want {
+			t.Errorf("kernelAtLeast(%q, 6, 14) = %v, want %v", tt.release, got, tt.want)
+		}
+	}
+}
