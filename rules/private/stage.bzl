@@ -52,6 +52,8 @@ def _stage_impl(ctx):
         args.add("--image-name", ctx.attr.image_name)
     if ctx.attr.step_timeout:
         args.add("--step-timeout", ctx.attr.step_timeout)
+    if ctx.attr.max_processes:
+        args.add("--max-processes", str(ctx.attr.max_processes))
     for key, value in sorted(ctx.attr.build_args.items()):
         _check_one_line(ctx, "build_args", key, value)
         args.add("--build-arg", "%s=%s" % (key, value))
@@ -150,6 +152,9 @@ and package.toml; they can be written by hand too.""",
         "images": attr.label_keyed_string_dict(
             doc = "Other images the stage copies from (`COPY --from`), each mapped to the reference the Containerfile uses: a stage name or `stagex/<tier>-<name>`.",
             providers = [StagexImageInfo],
+        ),
+        "max_processes": attr.int(
+            doc = "The most processes and threads one RUN step of this stage may have at once (at least 300); beyond it a fork fails with EAGAIN, and the step with the error its program gives. Enforced on Linux 6.14 or later. 0: the runner's default, 16384.",
         ),
         "platforms": attr.string_list(
             doc = "The platforms package.toml pins the package to, `os/architecture` (`linux/386`). When set, the stage is built for the requested platform if it is one of them, and for the first of them otherwise (an incoming-edge transition to `//platforms:<os>_<architecture>`); empty builds for the requested platform.",

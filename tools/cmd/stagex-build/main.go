@@ -59,6 +59,7 @@ func parse(args []string, stderr io.Writer) (stagebuild.Options, error) {
 	fs.StringVar(&o.ImageName, "image-name", "", "published image name, <tier>-<name>, for the annotations and index.json")
 	fs.StringVar(&o.WorkDir, "workdir", "", "scratch directory (default: $TMPDIR)")
 	fs.DurationVar(&o.StepTimeout, "step-timeout", stagebuild.DefaultStepTimeout, "longest time one RUN step may take (e.g. 90m, 12h)")
+	fs.IntVar(&o.MaxProcesses, "max-processes", sandbox.DefaultMaxProcesses, fmt.Sprintf("most processes and threads one RUN step may have at once (at least %d)", sandbox.MinMaxProcesses))
 	verbose := fs.Bool("v", false, "print every step and all RUN output")
 	fs.Var(cli.NewMap(o.BuildArgs, "KEY=VALUE"), "build-arg", "KEY=VALUE build argument (repeatable)")
 	fs.Var(cli.NewMap(o.Images, "REF=DIR"), "image", "REF=DIR: the image layout a COPY --from or FROM reference names (repeatable)")
@@ -76,6 +77,8 @@ func parse(args []string, stderr io.Writer) (stagebuild.Options, error) {
 		return o, cli.Usagef("--out is required")
 	case o.StepTimeout <= 0:
 		return o, cli.Usagef("--step-timeout %v: expected a positive duration", o.StepTimeout)
+	case o.MaxProcesses < sandbox.MinMaxProcesses:
+		return o, cli.Usagef("--max-processes %d: expected at least %d", o.MaxProcesses, sandbox.MinMaxProcesses)
 	}
 	if *verbose {
 		o.Log = stderr

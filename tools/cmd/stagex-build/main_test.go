@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stagex/stagex-bazel/tools/internal/cli"
+	"github.com/stagex/stagex-bazel/tools/internal/sandbox"
 )
 
 // TestOutDirectory checks that a build never deletes an output directory
@@ -99,7 +100,8 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.Containerfile != "C" || o.Stage != "package" || o.Out != "o.oci" || o.Platform != "linux/amd64" ||
-		o.Context["src/a.txt"] != "/x/a" || o.BuildArgs["V"] != "1 2" || o.Images["stagex/core-x"] != "dir" {
+		o.Context["src/a.txt"] != "/x/a" || o.BuildArgs["V"] != "1 2" || o.Images["stagex/core-x"] != "dir" ||
+		o.MaxProcesses != sandbox.DefaultMaxProcesses {
 		t.Errorf("parse(%q) = %+v", args, o)
 	}
 	for _, tt := range []struct {
@@ -112,10 +114,15 @@ func TestParse(t *testing.T) {
 		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--context", "novalue"}, `invalid value "novalue" for flag -context: expected PATH=FILE`},
 		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--build-arg", "A=1", "--build-arg", "A=2"}, `invalid value "A=2" for flag -build-arg: A given twice`},
 		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--max-processes", "299"}, "--max-processes 299: expected at least 300"},
+		{[]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--max-processes", "0"}, "--max-processes 0: expected at least 300"},
 	} {
 		if _, err := parse(tt.args, io.Discard); err == nil || !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("parse(%q) error = %v, want %q", tt.args, err, tt.err)
 		}
+	}
+	if o, err := parse([]string{"--containerfile", "c", "--stage", "s", "--out", "o", "--max-processes", "500"}, io.Discard); err != nil || o.MaxProcesses != 500 {
+		t.Errorf("--max-processes 500: %d, %v", o.MaxProcesses, err)
 	}
 	if _, err := cli.ExpandParams([]string{"@" + filepath.Join(dir, "missing")}); err == nil {
 		t.Error("ExpandParams of a missing parameter file succeeded")

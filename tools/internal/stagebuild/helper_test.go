@@ -101,6 +101,20 @@ func probeMain(args []string) int {
 		d, _ := time.ParseDuration(args[0])
 		time.Sleep(d)
 		return 0
+	case "spawn": // spawn N: start N sleeping children (left running), failing at the first that cannot start
+		if !need(1) {
+			return 2
+		}
+		n, _ := strconv.Atoi(args[0])
+		for i := 1; i <= n; i++ {
+			c := exec.Command("/proc/self/exe", "sleep", "1m")
+			c.Args[0] = probeName
+			if err := c.Start(); err != nil {
+				fmt.Fprintf(os.Stderr, "probe spawn: starting process %d of %d: %v\n", i, n, err)
+				return 1
+			}
+		}
+		return 0
 	case "dial": // dial LABEL ADDR: TCP connect
 		if !need(2) {
 			return 2
@@ -654,6 +668,7 @@ type stageTest struct {
 	singleID      bool          // force the sandbox's single-id mode
 	imageName     string        // Options.ImageName
 	stepTimeout   time.Duration // Options.StepTimeout
+	maxProcesses  int           // Options.MaxProcesses
 	// layers is how many layers the build must add to its base, one per
 	// RUN, COPY, ADD and WORKDIR other than / (as BuildKit, even for a
 	// step that changed nothing); the helpers that read them check it.
@@ -714,6 +729,7 @@ func (st stageTest) build(tb testing.TB) built {
 		TailLines:     st.tail,
 		ImageName:     st.imageName,
 		StepTimeout:   st.stepTimeout,
+		MaxProcesses:  st.maxProcesses,
 		singleID:      st.singleID,
 	}
 	err := Build(context.Background(), o)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
+	"github.com/stagex/stagex-bazel/tools/internal/sandbox"
 )
 
 // hostDir returns an empty directory on the host that no build input
@@ -469,6 +470,7 @@ func TestBrokenBaseLayout(t *testing.T) {
 					t.Errorf("error %q does not say %q", b.err, w)
 				}
 			}
+			t.Logf("the build failed as it should: %v", b.err)
 			b.assertNoOutput(t)
 		})
 	}
@@ -706,5 +708,36 @@ func TestStepTimeout(t *testing.T) {
 	ok := stageTest{containerfile: "FROM stagex/core-base AS test\nRUN probe sleep 10ms\n", stepTimeout: 20 * time.Second, layers: 1}.build(t)
 	if ok.err != nil {
 		t.Errorf("a step within its timeout failed: %v", ok.err)
+	}
+}
+
+// TestProcessLimit checks that a RUN step that starts processes without
+// bound (a fork bomb, bounded here) fails at the stage's process limit
+// with the error the fork gave, under Bazel's single-id mode too, and
+// that the default limit lets a step start many.
+func TestProcessLimit(t *testing.T) {
+	requireSandbox(t)
+	if !sandbox.ProcessLimitEnforced() {
+		t.Skip("skipping: this kernel keeps pid_max for the whole machine (per pid namespace since Linux 6.14), so there is no process limit")
+	}
+	for _, single := range []bool{false, true} {
+		t.Run(fmt.Sprintf("singleID=%v", single), func(t *testing.T) {
+			cf := "FROM stagex/core-base AS test\nRUN probe spawn 600\n"
+			b := stageTest{containerfile: cf, maxProcesses: 300, singleID: single}.build(t)
+			if b.err == nil {
+				t.Fatal("a step starting 600 processes passed a limit of 300")
+			}
+			for _, w := range []string{"Containerfile:2: RUN probe spawn 600 failed", "resource temporarily unavailable"} {
+				if !strings.Contains(b.err.Error(), w) {
+					t.Errorf("error %q does not say %q", b.err, w)
+				}
+			}
+			t.Logf("the build failed as it should: %v", b.err)
+			b.assertNoOutput(t)
+		})
+	}
+	ok := stageTest{containerfile: "FROM stagex/core-base AS test\nRUN probe spawn 100\n", singleID: true, layers: 1}.build(t)
+	if ok.err != nil {
+		t.Errorf("100 processes under the default limit: %v", ok.err)
 	}
 }

@@ -54,6 +54,7 @@ type Options struct {
 	Log           io.Writer         // progress and RUN output; nil discards
 	TailLines     int               // lines of RUN output kept for errors
 	StepTimeout   time.Duration     // longest a RUN step may take; 0 means DefaultStepTimeout
+	MaxProcesses  int               // most processes and threads of a RUN step at once; 0 means sandbox.DefaultMaxProcesses
 
 	// singleID forces the sandbox's single-id mode, for tests that check,
 	// as root, how a build runs under Bazel's linux-sandbox.
@@ -364,7 +365,9 @@ func (b *builder) runStep(ctx context.Context, s *containerfile.Step) error {
 		User:     s.User,
 		Hostname: stagex.Hostname,
 		SingleID: b.o.singleID,
-		Pipes:    pipes,
+		// 0 is the sandbox's default.
+		MaxProcesses: b.o.MaxProcesses,
+		Pipes:        pipes,
 		// Where the sandbox cannot chown, it records what the step asked.
 		RecordChown: recordChown,
 		// BuildKit's layers hold the mount points runc made.
