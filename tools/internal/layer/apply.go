@@ -115,12 +115,19 @@ func Apply(root string, r io.Reader, opts ApplyOptions) error {
 	}
 	defer rt.close()
 	a := &applier{
-		root:    rt,
-		opts:    opts,
-		name:    name,
-		touched: map[string]bool{},
-		buf:     make([]byte, 1<<20),
+		root:      rt,
+		opts:      opts,
+		name:      name,
+		touched:   map[string]bool{},
+		layerDirs: map[fileKey]bool{},
+		buf:       make([]byte, 1<<20),
 	}
+	rt.enter = a.open
+	var st unix.Stat_t
+	if err := unix.Fstat(rt.fd, &st); err != nil {
+		return diag.Errorf(name, 0, "root %s: %v", root, err)
+	}
+	a.open(unix.AT_FDCWD, root, "", &st)
 	if err := a.run(tar.NewReader(tr)); err != nil {
 		return err
 	}
@@ -158,8 +165,13 @@ type applier struct {
 	// everything is in them: a directory that forbids writing must still
 	// receive its entries when nothing overrides its permissions.
 	dirModes []dirMode
-	buf      []byte
-	entry    int
+	// layerDirs holds the directories the layer has entries for, whose
+	// modes are the layer's; opened holds the modes of the others that
+	// had to be opened to their owner (see open), to be put back.
+	layerDirs map[fileKey]bool
+	opened    []openedDir
+	buf       []byte
+	entry     int
 	// written counts the file bytes the entries declared so far.
 	written int64
 }
@@ -167,6 +179,37 @@ type applier struct {
 type dirMode struct {
 	path string
 	mode uint32
+}
+
+// fileKey identifies a file.
+type fileKey struct {
+	dev, ino uint64
+}
+
+func keyOf(st *unix.Stat_t) fileKey { return fileKey{uint64(st.Dev), uint64(st.Ino)} }
+
+// openedDir is a directory of an earlier layer that open made writable
+// and searchable for the time of Apply.
+type openedDir struct {
+	dirMode
+	key fileKey
+}
+
+// open gives the owner of a directory the apply is about to enter (or the
+// root) read, write and search permission if its mode withholds any, and
+// notes the mode to put back: where nothing overrides permissions (no
+// user namespace), a directory an earlier layer left 0555 or 0000 would
+// otherwise refuse this layer's entries. Where the change is refused (not
+// the owner), the operation that needs it fails as it would have.
+func (a *applier) open(parent int, name, rel string, st *unix.Stat_t) {
+	perm := st.Mode & 0o7777
+	if perm&0o700 == 0o700 {
+		return
+	}
+	if err := unix.Fchmodat(parent, name, perm|0o700, 0); err != nil {
+		return
+	}
+	a.opened = append(a.opened, openedDir{dirMode{rel, perm}, keyOf(st)})
 }
 
 func (a *applier) errorf(hdrName string, format string, args ...any) error {
@@ -212,13 +255,23 @@ func (a *applier) run(tr *tar.Reader) error {
 // done. Of a directory listed twice the last mode counts, and one that a
 // later entry replaced by another kind of file is left alone.
 func (a *applier) setDirModes() error {
+	// The walks below go through directories in the order their modes
+	// are set: none is to be opened again.
+	a.root.enter = nil
 	last := map[string]int{}
 	for i, d := range a.dirModes {
 		last[d.path] = i
 	}
-	var todo []dirMode
+	var todo []openedDir
 	for i, d := range a.dirModes {
 		if last[d.path] == i {
+			todo = append(todo, openedDir{dirMode: d})
+		}
+	}
+	// Directories opened for the layer get their modes back, unless the
+	// layer gave them modes of its own.
+	for _, d := range a.opened {
+		if !a.layerDirs[d.key] {
 			todo = append(todo, d)
 		}
 	}
@@ -228,7 +281,7 @@ func (a *applier) setDirModes() error {
 		}
 		return strings.Count(p, "/") + 1
 	}
-	slices.SortStableFunc(todo, func(x, y dirMode) int { return depth(y.path) - depth(x.path) })
+	slices.SortStableFunc(todo, func(x, y openedDir) int { return depth(y.path) - depth(x.path) })
 	for _, d := range todo {
 		pfd, base, err := a.root.parent(d.path, false, nil)
 		if err != nil {
@@ -243,7 +296,12 @@ func (a *applier) setDirModes() error {
 			continue
 		}
 		if err == nil {
-			err = unix.Fchmod(fd, d.mode)
+			var st unix.Stat_t
+			// An opened directory that the layer replaced keeps the
+			// mode it was made with.
+			if d.key == (fileKey{}) || unix.Fstat(fd, &st) == nil && keyOf(&st) == d.key {
+				err = unix.Fchmod(fd, d.mode)
+			}
 			unix.Close(fd)
 		}
 		if err != nil {
@@ -392,12 +450,21 @@ func (a *applier) file(hdr *tar.Header, body io.Reader, dirfd int, base, rel str
 
 // dirMeta sets a directory's owner now and its mode and times at the end.
 func (a *applier) dirMeta(hdr *tar.Header, dirfd int, base, rel string) error {
-	fd, err := unix.Openat(dirfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// O_PATH: a directory of an earlier layer may be closed even to its
+	// owner.
+	fd, err := unix.Openat(dirfd, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := a.chown(hdr, rel, func(uid, gid int) error { return unix.Fchown(fd, uid, gid) }); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	a.layerDirs[keyOf(&st)] = true
+	if err := a.chown(hdr, rel, func(uid, gid int) error {
+		return unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH)
+	}); err != nil {
 		return err
 	}
 	a.dirModes = append(a.dirModes, dirMode{rel, uint32(hdr.Mode & 0o7777)})

@@ -367,6 +367,85 @@ usr/share/f -r--r--r-- f`
 	}
 }
 
+// TestApplyOntoReadOnlyDirectories checks that directories an earlier
+// layer left closed to writing or searching (0555, 0500, 0000) still take
+// a later layer's entries, whiteouts and replacements when nothing
+// overrides permissions (a runner without a user namespace), and keep
+// their modes afterwards unless the later layer gives them new ones.
+func TestApplyOntoReadOnlyDirectories(t *testing.T) {
+	lower := []ent{
+		dir("usr", 0o555), file("usr/a", "a", 0o644),
+		dir("usr/share", 0o500), file("usr/share/old", "old", 0o444),
+		dir("usr/share/ro", 0o555), file("usr/share/ro/f", "f", 0o444),
+		dir("sealed", 0o000), dir("sealed/in", 0o755),
+	}
+	tests := []struct {
+		name   string
+		upper  []ent
+		whites bool
+		want   string
+	}{
+		{
+			name:  "new entries",
+			upper: []ent{file("usr/b", "b", 0o644), file("usr/share/new", "new", 0o644), file("sealed/in/g", "g", 0o644), dir("sealed/new", 0o700)},
+			want: `sealed d---------
+sealed/in drwxr-xr-x
+sealed/in/g -rw-r--r-- g
+sealed/new drwx------
+usr dr-xr-xr-x
+usr/a -rw-r--r-- a
+usr/b -rw-r--r-- b
+usr/share dr-x------
+usr/share/new -rw-r--r-- new
+usr/share/old -r--r--r-- old
+usr/share/ro dr-xr-xr-x
+usr/share/ro/f -r--r--r-- f`,
+		},
+		{
+			name:   "whiteouts and replacements",
+			upper:  []ent{file("usr/.wh.a", "", 0o644), file("usr/share/ro", "now a file", 0o644), file("usr/share/.wh..wh..opq", "", 0o644)},
+			whites: true,
+			want: `sealed d---------
+sealed/in drwxr-xr-x
+usr dr-xr-xr-x
+usr/share dr-x------
+usr/share/ro -rw-r--r-- now a file`,
+		},
+		{
+			name:  "the later layer's mode wins",
+			upper: []ent{file("usr/c", "c", 0o644), dir("usr", 0o750), dir("sealed", 0o711), file("sealed/h", "h", 0o600)},
+			want: `sealed drwx--x--x
+sealed/h -rw------- h
+sealed/in drwxr-xr-x
+usr drwxr-x---
+usr/a -rw-r--r-- a
+usr/c -rw-r--r-- c
+usr/share dr-x------
+usr/share/old -r--r--r-- old
+usr/share/ro dr-xr-xr-x
+usr/share/ro/f -r--r--r-- f`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := apply(t, root, ApplyOptions{Name: "lower"}, lower...); err != nil {
+				t.Fatal(err)
+			}
+			data := makeTar(t, tt.upper...)
+			err := withoutDACOverride(t, func() error {
+				return Apply(root, bytes.NewReader(data), ApplyOptions{Name: "upper", Whiteouts: tt.whites})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := describe(t, root); got != tt.want {
+				t.Errorf("tree:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestApplyDepth checks that a tree too deep for its paths to be named is
 // refused while unpacking, through symbolic links too, and that a tree
 // just within the limit unpacks and can be snapshot. Components are long

@@ -61,6 +61,11 @@ func cleanName(name string) (string, error) {
 type root struct {
 	path string
 	fd   int // O_PATH descriptor of the directory
+	// enter, if set, is called for each directory a walk is about to
+	// enter, with its parent's descriptor, its name there, its path
+	// inside the root and its lstat (Apply opens directories closed to
+	// it so).
+	enter func(parent int, name, rel string, st *unix.Stat_t)
 }
 
 func openRoot(dir string) (*root, error) {
@@ -149,6 +154,9 @@ func (r *root) walk(rel string, create bool, made func(string)) (w *dirChain, re
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
+			if r.enter != nil {
+				r.enter(cur, c, joinPath(w.names, c), &st)
+			}
 			fd, err := unix.Openat(cur, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return w, todo, &os.PathError{Op: "open", Path: joinPath(w.names, c), Err: err}
@@ -303,6 +311,14 @@ func removeAll(dirfd int, name string) error {
 	}
 	if !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EPERM) {
 		return err
+	}
+	// A directory closed to its owner (0555, 0000) must still be emptied
+	// where nothing overrides permissions; its mode goes with it. Where
+	// the change is refused, opening or emptying it says why.
+	var st unix.Stat_t
+	if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Mode&0o700 != 0o700 {
+		_ = unix.Fchmodat(dirfd, name, st.Mode&0o7777|0o700, 0)
 	}
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
