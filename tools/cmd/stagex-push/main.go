@@ -2,7 +2,7 @@
 // and optionally under tags. See package push.
 //
 //	stagex-push --layout DIR (--repository HOST/NS/NAME | --namespace HOST/NS --image-name NAME)
-//	            [--tag T ...] [--attempts N] [--connect-timeout D] [--timeout D] [--idle-timeout D] [--plain-http] [-q]
+//	            [--tag T ...] [--attempts N] [--connect-timeout D] [--timeout D] [--idle-timeout D] [--header-timeout D] [--plain-http] [-q]
 //
 // It prints the pushed reference on stdout and progress on stderr, and
 // exits 0 when pushed, 1 when that failed, 2 on a wrong command line.

@@ -50,7 +50,6 @@ func New(opts Options, push bool) (*Client, error) {
 			MaxIdleConnsPerHost:   4,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   d,
-			ResponseHeaderTimeout: 5 * time.Minute,
 			ExpectContinueTimeout: time.Second,
 		}
 	}
@@ -191,8 +190,9 @@ func (c *Client) do(ctx context.Context, repo Repository, req request) (*http.Re
 }
 
 // send makes one attempt of req. The registry's Authorization goes only
-// to its own origin. The response body is abandoned when it stalls (see
-// Options.IdleTimeout).
+// to its own origin. The request is abandoned when its body or the
+// response's stalls (Options.IdleTimeout) or the answer does not come
+// (Options.HeaderTimeout).
 func (c *Client) send(ctx context.Context, repo Repository, req request) (*http.Response, error) {
 	var body io.ReadCloser
 	if req.body != nil {
@@ -203,8 +203,13 @@ func (c *Client) send(ctx context.Context, repo Repository, req request) (*http.
 		body = b
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
+	x := watchExchange(cancel, c.opts.idleTimeout(), c.opts.headerTimeout(), body != nil)
+	if body != nil {
+		body = x.body(body)
+	}
 	r, err := http.NewRequestWithContext(ctx, req.method, req.url, body)
 	if err != nil {
+		x.answered()
 		cancel(nil)
 		if body != nil {
 			body.Close()
@@ -226,7 +231,15 @@ func (c *Client) send(ctx context.Context, repo Repository, req request) (*http.
 		}
 	}
 	resp, err := c.hc.Do(r)
+	x.answered()
 	if err != nil {
+		// The watch's reason, rather than the "context canceled" the
+		// transport saw.
+		var stall *StallError
+		var noAnswer *NoAnswerError
+		if cause := context.Cause(ctx); errors.As(cause, &stall) || errors.As(cause, &noAnswer) {
+			err = cause
+		}
 		cancel(nil)
 		return nil, err
 	}

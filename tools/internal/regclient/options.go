@@ -6,8 +6,9 @@
 // a request that failed in a way worth retrying (a dropped connection, a
 // 408, 429 or 5xx answer) is tried a fixed number of times with growing
 // pauses, a refused connection or an unknown host fails at once, and the
-// caller's context bounds everything, and a response body that delivers
-// less than MinTransfer bytes per IdleTimeout is abandoned. Everything
+// caller's context bounds everything, a request or response body that
+// moves less than MinTransfer bytes per IdleTimeout is abandoned, and so is
+// a request the registry does not answer within HeaderTimeout. Everything
 // downloaded is checked against its digest and size before it is kept, and
 // a registry that answers an upload with another digest fails it.
 //
@@ -43,6 +44,10 @@ const (
 	DefaultProgressMin = 1 << 20
 	// DefaultIdleTimeout is the default of Options.IdleTimeout.
 	DefaultIdleTimeout = time.Minute
+	// DefaultHeaderTimeout is the default of Options.HeaderTimeout:
+	// generous, as a registry may copy a large blob to its storage before
+	// it answers the upload.
+	DefaultHeaderTimeout = 5 * time.Minute
 	// MinTransfer is the least a response body must deliver per
 	// IdleTimeout.
 	MinTransfer = 1 << 10
@@ -81,10 +86,15 @@ type Options struct {
 	// Backoff is the pause before the second attempt, doubling after each
 	// further one. 0 means one second.
 	Backoff time.Duration
-	// IdleTimeout abandons a response whose body delivers less than
-	// MinTransfer bytes in any period of this length (a registry that stops
+	// IdleTimeout abandons a request whose body the registry takes, or a
+	// response whose body it delivers, at less than MinTransfer bytes in
+	// any period of this length (a registry that stops reading or
 	// sending, or trickles). 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// HeaderTimeout abandons a request the registry does not answer
+	// (sends no response headers) within this time of receiving all of
+	// it. 0 means DefaultHeaderTimeout.
+	HeaderTimeout time.Duration
 }
 
 func (o Options) attempts() int {
@@ -106,6 +116,13 @@ func (o Options) idleTimeout() time.Duration {
 		return o.IdleTimeout
 	}
 	return DefaultIdleTimeout
+}
+
+func (o Options) headerTimeout() time.Duration {
+	if o.HeaderTimeout > 0 {
+		return o.HeaderTimeout
+	}
+	return DefaultHeaderTimeout
 }
 
 func (o Options) backoff() time.Duration {
@@ -132,11 +149,13 @@ func (o Options) Logf(format string, args ...any) {
 }
 
 // AddFlags registers the command-line flags that set o's network bounds:
-// --attempts, --connect-timeout, --timeout, --idle-timeout and --plain-http.
+// --attempts, --connect-timeout, --timeout, --idle-timeout, --header-timeout
+// and --plain-http.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Attempts, "attempts", DefaultAttempts, "tries per request that failed in a way worth retrying (dropped connection, timeout, 408/429/5xx)")
 	fs.DurationVar(&o.DialTimeout, "connect-timeout", DefaultDialTimeout, "time limit for opening each connection")
 	fs.DurationVar(&o.Timeout, "timeout", DefaultTimeout, "time limit for the whole operation")
-	fs.DurationVar(&o.IdleTimeout, "idle-timeout", DefaultIdleTimeout, fmt.Sprintf("abandon a download that delivers less than %d bytes in this time", MinTransfer))
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", DefaultIdleTimeout, fmt.Sprintf("abandon an upload or download that moves less than %d bytes in this time", MinTransfer))
+	fs.DurationVar(&o.HeaderTimeout, "header-timeout", DefaultHeaderTimeout, "abandon a request the registry does not answer within this time of receiving it")
 	fs.BoolVar(&o.PlainHTTP, "plain-http", false, "speak plain HTTP to the registry even when it is not on loopback")
 }

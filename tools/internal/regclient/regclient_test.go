@@ -759,3 +759,112 @@ func loopbackTransport(srv *httptest.Server) http.RoundTripper {
 	}
 	return tr
 }
+
+// zeros is an endless source of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestStalledUploadIsAbandoned: an upload the registry stops reading, or
+// reads too slowly, fails after IdleTimeout, and one it takes whole and
+// never answers fails after HeaderTimeout, each naming the URL and the
+// limit, long before the overall limit.
+func TestStalledUploadIsAbandoned(t *testing.T) {
+	const idle, header = 300 * time.Millisecond, 400 * time.Millisecond
+	for _, tc := range []struct {
+		name string
+		// put handles the upload; it returns when done is closed.
+		put      func(w http.ResponseWriter, r *http.Request, done <-chan struct{})
+		manifest bool // push a manifest rather than a blob
+		want     string
+	}{
+		{
+			name: "blob the registry stops reading",
+			put: func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+				<-done
+			},
+			want: "the upload stalled: the registry took less than 1024 bytes in 300ms",
+		},
+		{
+			name: "blob the registry reads a byte at a time",
+			put: func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+				b := make([]byte, 1)
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(10 * time.Millisecond):
+					}
+					if _, err := r.Body.Read(b); err != nil {
+						return
+					}
+				}
+			},
+			want: "the upload stalled: the registry took less than 1024 bytes in 300ms",
+		},
+		{
+			name: "blob taken whole, never answered",
+			put: func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+				io.Copy(io.Discard, r.Body)
+				<-done
+			},
+			want: "no answer: the registry sent no response within 400ms",
+		},
+		{
+			name: "manifest taken whole, never answered",
+			put: func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
+				io.Copy(io.Discard, r.Body)
+				<-done
+			},
+			manifest: true,
+			want:     "no answer: the registry sent no response within 400ms",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.Method {
+				case http.MethodPost:
+					w.Header().Set("Location", "/v2/a/b/blobs/uploads/session")
+					w.WriteHeader(http.StatusAccepted)
+				case http.MethodPut:
+					tc.put(w, r, done)
+				default:
+					w.WriteHeader(http.StatusMethodNotAllowed)
+				}
+			}))
+			defer srv.Close()
+			defer close(done)
+			c := newClient(t, Options{IdleTimeout: idle, HeaderTimeout: header, Attempts: 1})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			repo := repoOf(t, srv, "a/b")
+			start := time.Now()
+			var err error
+			var url string
+			if tc.manifest {
+				url = srv.URL + "/v2/a/b/manifests/latest"
+				err = c.PutManifest(ctx, repo, "latest", types.OCIManifestSchema1, testManifest)
+			} else {
+				// More than the socket buffers between client and server
+				// hold, so that a server that stops reading stops the
+				// upload.
+				const size = 64 << 20
+				url = srv.URL + "/v2/a/b/blobs/uploads/session"
+				desc := v1.Descriptor{Digest: digestOf(nil), Size: size}
+				err = c.PutBlob(ctx, repo, desc, func() (io.ReadCloser, error) {
+					return io.NopCloser(io.LimitReader(zeros{}, size)), nil
+				}, nil)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), url) {
+				t.Errorf("error %v; expected one naming %s and saying %q", err, url, tc.want)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v; expected the idle or header timeout to end it", d)
+			}
+		})
+	}
+}
