@@ -158,7 +158,14 @@ func helperMain(args []string) int {
 		started, err := spawnSleepers(n)
 		out["started"] = started
 		out["err"] = errString(err)
-		out["tasks"] = countTasks()
+		out["tasks"], _ = countTasks()
+	case "bomb": // bomb N: start N sleeping children; exit 3 if one fails to start
+		n, _ := strconv.Atoi(args[1])
+		if _, err := spawnSleepers(n); err != nil {
+			fmt.Fprintln(os.Stderr, "sbxhelper bomb:", err)
+			return 3
+		}
+		return 0
 	case "denied": // denied: the errno of each call the filter refuses
 		deniedProbe(out)
 	case "net":
@@ -347,20 +354,6 @@ func spawnSleepers(n int) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// countTasks counts the processes and threads of the pid namespace.
-func countTasks() int {
-	procs, _ := os.ReadDir("/proc")
-	n := 0
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil {
-			continue
-		}
-		tasks, _ := os.ReadDir("/proc/" + p.Name() + "/task")
-		n += len(tasks)
-	}
-	return n
 }
 
 // deniedProbe makes each call the sandbox's seccomp filter refuses, with

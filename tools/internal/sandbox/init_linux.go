@@ -66,12 +66,16 @@ func initMain() int {
 	if sup != nil {
 		chowns = sup.stop()
 	}
+	var tasks int
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		tasks = tasksNearLimit(cfg.MaxProcesses)
+	}
 	switch {
 	case ws.Signaled():
-		report(initResult{Signal: int(ws.Signal()), Chowns: chowns})
+		report(initResult{Signal: int(ws.Signal()), Chowns: chowns, Tasks: tasks})
 		return 128 + int(ws.Signal())
 	default:
-		report(initResult{Code: ws.ExitStatus(), Chowns: chowns})
+		report(initResult{Code: ws.ExitStatus(), Chowns: chowns, Tasks: tasks})
 		return ws.ExitStatus()
 	}
 }

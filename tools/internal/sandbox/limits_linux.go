@@ -67,6 +67,41 @@ func limitProcesses(proc string, n int) error {
 	return nil
 }
 
+// tasksNearLimit counts the processes and threads of the init's pid
+// namespace, which it sees in /proc, and returns their number if it is at
+// least 90% of limit, 0 otherwise. Called when the command failed, while
+// what it left still runs, it tells whether the limit may be the cause.
+func tasksNearLimit(limit int) int {
+	if !ProcessLimitEnforced() {
+		return 0
+	}
+	n, err := countTasks()
+	if err != nil || n*10 < limit*9 {
+		return 0
+	}
+	return n
+}
+
+// countTasks counts the processes and threads in /proc: those of the pid
+// namespace proc was mounted for.
+func countTasks() (int, error) {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		// A process that ended meanwhile has no tasks left.
+		if tasks, err := os.ReadDir("/proc/" + p.Name() + "/task"); err == nil {
+			n += len(tasks)
+		}
+	}
+	return n, nil
+}
+
 // deniedSyscall is a system call number the command may not make, for one
 // audit architecture.
 type deniedSyscalls struct {

@@ -48,6 +48,9 @@ type initResult struct {
 	Code   int     // exit status
 	Signal int     // killing signal, or 0
 	Chowns []Chown `json:",omitempty"` // what the chown emulation recorded
+	// Tasks is what the pid namespace held when a failed command ended,
+	// if near the process limit (see ExitError).
+	Tasks int `json:",omitempty"`
 }
 
 // config validates spec and fills in defaults.
@@ -224,9 +227,9 @@ func runInit(ctx context.Context, spec *Spec, cfg *initConfig, mode idMode) erro
 	case res.Err != "":
 		return errors.New("sandbox: " + res.Err)
 	case res.Signal != 0:
-		return &ExitError{Code: 128 + res.Signal, Signal: syscall.Signal(res.Signal)}
+		return &ExitError{Code: 128 + res.Signal, Signal: syscall.Signal(res.Signal), Tasks: res.Tasks, MaxProcesses: cfg.MaxProcesses}
 	case res.Code != 0:
-		return &ExitError{Code: res.Code}
+		return &ExitError{Code: res.Code, Tasks: res.Tasks, MaxProcesses: cfg.MaxProcesses}
 	}
 	return nil
 }

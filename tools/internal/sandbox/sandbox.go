@@ -167,13 +167,24 @@ type ExitError struct {
 	Code int
 	// Signal is the signal that killed the command, or 0.
 	Signal syscall.Signal
+	// Tasks, when not 0, is how many processes and threads the sandbox
+	// held when the command ended, reported because it was near the
+	// process limit, MaxProcesses (at least 90% of it): a fork may have
+	// failed for it.
+	Tasks, MaxProcesses int
 }
 
 func (e *ExitError) Error() string {
+	var msg string
 	if e.Signal != 0 {
-		return fmt.Sprintf("command killed by signal %d (%v)", int(e.Signal), e.Signal)
+		msg = fmt.Sprintf("command killed by signal %d (%v)", int(e.Signal), e.Signal)
+	} else {
+		msg = fmt.Sprintf("command exited with status %d", e.Code)
 	}
-	return fmt.Sprintf("command exited with status %d", e.Code)
+	if e.Tasks != 0 {
+		msg += fmt.Sprintf(" with %d processes and threads left, near the process limit of %d (a fork beyond it fails with EAGAIN)", e.Tasks, e.MaxProcesses)
+	}
+	return msg
 }
 
 // ErrUnsupported is wrapped by every error that says the kernel or the

@@ -1184,6 +1184,26 @@ func TestProcessLimit(t *testing.T) {
 			}
 		})
 	}
+	// A command that fails with the namespace near the limit says so;
+	// one that fails far from it does not.
+	for _, tt := range []struct {
+		args []string
+		near bool
+	}{
+		{[]string{"bomb", "600"}, true},
+		{[]string{"exit", "3"}, false},
+	} {
+		err := Run(context.Background(), Spec{Root: root, SingleID: true, MaxProcesses: 300, Env: testEnv,
+			Args: append([]string{"/bin/" + helperName}, tt.args...)})
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 3 {
+			t.Errorf("%v: error %v, want exit status 3", tt.args, err)
+			continue
+		}
+		if got := ee.Tasks >= 270 && ee.MaxProcesses == 300 && strings.Contains(err.Error(), "near the process limit of 300"); got != tt.near {
+			t.Errorf("%v: error %q (%d tasks), want near the limit = %v", tt.args, err, ee.Tasks, tt.near)
+		}
+	}
 	for _, bad := range []int{-1, 1, MinMaxProcesses - 1} {
 		err := Run(context.Background(), Spec{Root: root, Args: []string{"/bin/" + helperName, "true"}, MaxProcesses: bad})
 		if err == nil || !strings.Contains(err.Error(), "MaxProcesses") {

@@ -727,7 +727,7 @@ func TestProcessLimit(t *testing.T) {
 			if b.err == nil {
 				t.Fatal("a step starting 600 processes passed a limit of 300")
 			}
-			for _, w := range []string{"Containerfile:2: RUN probe spawn 600 failed", "resource temporarily unavailable"} {
+			for _, w := range []string{"Containerfile:2: RUN probe spawn 600 failed", "near the process limit of 300", "resource temporarily unavailable"} {
 				if !strings.Contains(b.err.Error(), w) {
 					t.Errorf("error %q does not say %q", b.err, w)
 				}
