@@ -226,10 +226,15 @@ func runInit(ctx context.Context, spec *Spec, cfg *initConfig, mode idMode) erro
 	switch {
 	case res.Err != "":
 		return errors.New("sandbox: " + res.Err)
-	case res.Signal != 0:
-		return &ExitError{Code: 128 + res.Signal, Signal: syscall.Signal(res.Signal), Tasks: res.Tasks, MaxProcesses: cfg.MaxProcesses}
-	case res.Code != 0:
-		return &ExitError{Code: res.Code, Tasks: res.Tasks, MaxProcesses: cfg.MaxProcesses}
+	case res.Signal != 0 || res.Code != 0:
+		e := &ExitError{Code: res.Code}
+		if res.Signal != 0 {
+			e.Code, e.Signal = 128+res.Signal, syscall.Signal(res.Signal)
+		}
+		if res.Tasks != 0 {
+			e.Tasks, e.MaxProcesses = res.Tasks, cfg.MaxProcesses
+		}
+		return e
 	}
 	return nil
 }
