@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) {
@@ -200,12 +202,42 @@ func tinyExit(code byte) []byte {
 // tinyExit386 returns a minimal static 32-bit x86 ELF executable that calls
 // exit(code), like the bootstrap seeds StageX starts from.
 func tinyExit386(code byte) []byte {
-	const base = 0x8048000
-	text := []byte{
+	return tiny386([]byte{
 		0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (exit)
 		0xbb, code, 0x00, 0x00, 0x00, // mov ebx, code
 		0xcd, 0x80, // int 0x80
-	}
+	})
+}
+
+// tinyErrno386 returns a minimal static 32-bit x86 executable that makes
+// the i386 system call nr with arguments a and b (the others 0) and exits
+// with the errno it returned (the low byte of its negated result).
+func tinyErrno386(nr, a, b uint32) []byte {
+	var text bytes.Buffer
+	w := func(v any) { _ = binary.Write(&text, binary.LittleEndian, v) }
+	text.WriteByte(0xb8) // mov eax, nr
+	w(nr)
+	text.WriteByte(0xbb) // mov ebx, a
+	w(a)
+	text.WriteByte(0xb9) // mov ecx, b
+	w(b)
+	text.Write([]byte{
+		0x31, 0xd2, // xor edx, edx
+		0x31, 0xf6, // xor esi, esi
+		0x31, 0xff, // xor edi, edi
+		0xcd, 0x80, // int 0x80
+		0x89, 0xc3, // mov ebx, eax
+		0xf7, 0xdb, // neg ebx
+		0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (exit)
+		0xcd, 0x80, // int 0x80
+	})
+	return tiny386(text.Bytes())
+}
+
+// tiny386 wraps the machine code text into a static 32-bit x86 ELF
+// executable that starts with it.
+func tiny386(text []byte) []byte {
+	const base = 0x8048000
 	size := uint32(52 + 32 + len(text))
 	var b bytes.Buffer
 	b.Write([]byte{0x7f, 'E', 'L', 'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
@@ -1242,6 +1274,36 @@ func TestDeniedSyscalls(t *testing.T) {
 			}
 		})
 	}
+	// A 32-bit program reaches the same calls through the i386 numbers.
+	t.Run("i386 numbers", func(t *testing.T) {
+		if runtime.GOARCH != "amd64" {
+			t.Skip("skipping: i386 programs run on amd64 only")
+		}
+		bad := ^uint32(0)
+		for _, c := range []struct {
+			name   string
+			nr     uint32
+			a, b   uint32
+			unless string // what the call gives unfiltered
+		}{
+			{"io_uring_setup", 425, 1, 0, "EFAULT"},
+			{"io_uring_enter", 426, bad, 0, "EBADF"},
+			{"io_uring_register", 427, bad, 0, "EINVAL"},
+			{"add_key", 286, 0, 0, "EFAULT"},
+			{"request_key", 287, 0, 0, "EFAULT"},
+			{"keyctl", 288, unix.KEYCTL_GET_KEYRING_ID, bad, "ENOKEY"},
+		} {
+			p := filepath.Join(root, "bin", "i386-"+c.name)
+			if err := os.WriteFile(p, tinyErrno386(c.nr, c.a, c.b), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			err := Run(context.Background(), Spec{Root: root, SingleID: true, Env: testEnv, Args: []string{"/bin/i386-" + c.name}})
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Code != int(unix.ENOSYS) {
+				t.Errorf("i386 %s: %v, want exit status %d (ENOSYS; unfiltered it gives %s)", c.name, err, int(unix.ENOSYS), c.unless)
+			}
+		}
+	})
 }
 
 func TestKernelAtLeast(t *testing.T) {
