@@ -44,11 +44,11 @@ func kernelAtLeast(release string, major, minor int) bool {
 	if i := strings.IndexFunc(fields[1], func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
 		digits = fields[1][:i]
 	}
-	min, err := strconv.Atoi(digits)
+	minorGot, err := strconv.Atoi(digits)
 	if err != nil {
 		return false
 	}
-	return maj > major || maj == major && min >= minor
+	return maj > major || maj == major && minorGot >= minor
 }
 
 // limitProcesses sets the pid_max of the init's pid namespace, through the
