@@ -374,6 +374,12 @@ func (l *lang) writeGood() (int, error) {
 			for _, r := range gf.gen {
 				r.Insert(f)
 			}
+		} else {
+			// Gazelle merges in two phases and has run only the first:
+			// that one drops plain dict attributes (build_args, images,
+			// sources, context), which the second puts back from the
+			// generated rules. Run the second as Gazelle would.
+			merger.MergeFile(f, nil, gf.gen, merger.PostResolve, l.Kinds(), nil)
 		}
 		merger.FixLoads(f, l.Loads())
 		data := f.Format()
