@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/internal/cli"
 )
 
 // Main runs docgen with args (without the program name): each
@@ -16,11 +18,8 @@ import (
 func Main(args []string, workspace string) error {
 	fs := flag.NewFlagSet("docgen", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var docs []string
-	fs.Func("doc", "IN=OUT=TITLE: render IN (starlark_doc_extract's textproto) into OUT (repeatable)", func(v string) error {
-		docs = append(docs, v)
-		return nil
-	})
+	var docs cli.Strings
+	fs.Var(&docs, "doc", "IN=OUT=TITLE: render IN (starlark_doc_extract's textproto) into OUT (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
