@@ -18,10 +18,17 @@ transition) and joins them in a multi-platform image index.
 The same transition keeps images that hold Go programs (tools Bazel builds
 and a stage copies in) the same whether StageX is the main module or a
 dependency of another: Go records each source file's path, which is
-`tools/box/box.go` in the first case and `external/<canonical name of
-StageX>/tools/box/box.go` in the second. When StageX is a dependency, the
-transition adds a `-trimpath` rewrite that removes that prefix to rules_go's
-`gc_goopts`, so the programs, and the images' digests, come out as pinned.
+`tools/testing/box/box.go` in the first case and `external/<canonical name
+of StageX>/tools/testing/box/box.go` in the second. The transition adds a
+`-trimpath` rewrite to rules_go's `gc_goopts` that removes that prefix, so
+the programs, and the images' digests, come out as pinned.
+
+The same rewrite gives the packages in `RECORDED_GO_PATHS` the paths they
+had when the fixture images were pinned: they moved since (the busybox
+clone and hex0 into tools/testing, diag into tools/internal), and their
+programs record the old paths so that the images stay byte for byte as
+pinned. Their BUILD files keep the old import paths as `importmap`, for
+the same reason: Go records each package's path in its symbols.
 """
 
 load(":facts.bzl", "PLATFORMS")
@@ -30,14 +37,33 @@ load(":platform.bzl", "platform_target_name")
 _PLATFORMS_SETTING = "//command_line_option:platforms"
 _GC_GOOPTS = str(Label("@io_bazel_rules_go//go/config:gc_goopts"))
 
+# Source folders whose Go programs record another path (see above): the
+# folder -> the path recorded, the folder the package had when the fixture
+# images were pinned.
+RECORDED_GO_PATHS = {
+    "tools/internal/diag": "tools/diag",
+    "tools/testing/box": "tools/box",
+    "tools/testing/cmd/hex0": "tools/cmd/hex0",
+    "tools/testing/cmd/stagex-box": "tools/cmd/stagex-box",
+    "tools/testing/hex0": "tools/hex0",
+}
+
 # The canonical name of StageX's repository: empty when it is the main one.
 _SELF = Label("//:MODULE.bazel").workspace_name
-_TRIMPATH = "-trimpath=external/%s=>" % _SELF if _SELF else ""
+_PREFIX = "external/%s/" % _SELF if _SELF else ""
+
+# One -trimpath flag: rules_go's builder merges the first one it finds with
+# its own and drops any other. Go applies the first rewrite that matches,
+# so the moved folders come before the repository's own prefix.
+_TRIMPATH = "-trimpath=" + ";".join(
+    ["%s%s=>%s" % (_PREFIX, folder, recorded) for folder, recorded in sorted(RECORDED_GO_PATHS.items())] +
+    (["external/%s=>" % _SELF] if _SELF else []),
+)
 
 def _stable_go_paths(settings):
-    """rules_go's gc_goopts, with the rewrite described above when needed."""
+    """rules_go's gc_goopts, with the rewrite described above."""
     opts = list(settings[_GC_GOOPTS])
-    if _TRIMPATH and _TRIMPATH not in opts:
+    if _TRIMPATH not in opts:
         opts.append(_TRIMPATH)
     return opts
 

@@ -26,7 +26,7 @@
 # driver (default overlay; vfs copies every layer and is slower).
 #
 # Before timing, the script asks the buildah binary what it can do, by
-# building tiny Containerfiles on a static shell (//tools/cmd/stagex-box):
+# building tiny Containerfiles on a static shell (//tools/testing/cmd/stagex-box):
 # - heredocs (RUN <<-EOF, COPY <<-EOF, with the shell, not buildah,
 #   expanding the script's variables): upstream added them in 1.33; when
 #   they are missing (Debian 12's 1.28), a heredoc RUN script goes to the
@@ -122,10 +122,10 @@ for p in "${pkgs[@]}"; do targets+=("//$p:all"); done
 : >"$work/buildah.log"
 : >"$work/ours.log"
 echo "buildah.sh: building the tools and images once in $ob"
-b build //tools/cmd/stagex-box "${targets[@]}" >"$work/first.log" 2>&1 || { tail -20 "$work/first.log"; exit 1; }
+b build //tools/testing/cmd/stagex-box "${targets[@]}" >"$work/first.log" 2>&1 || { tail -20 "$work/first.log"; exit 1; }
 bin=$(b info bazel-bin 2>/dev/null)
 execroot=$(b info execution_root 2>/dev/null)
-box=$execroot/$(b cquery --output=files //tools/cmd/stagex-box 2>/dev/null | head -1)
+box=$execroot/$(b cquery --output=files //tools/testing/cmd/stagex-box 2>/dev/null | head -1)
 
 # What this buildah can do: each probe builds the base below plus its own
 # lines (the base comes from the cache after the first probe); status 0

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/stagex/stagex-bazel/tools/internal/cli"
 	"github.com/stagex/stagex-bazel/tools/internal/containerfile"
 	"github.com/stagex/stagex-bazel/tools/internal/imagediff"
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
@@ -35,17 +36,12 @@ import (
 
 var (
 	tree      = flag.String("tree", "tools/integration/buildkit/packages", "the package tree, relative to the runfiles root")
-	contextFl = multiFlag{}
+	contextFl cli.Strings
 )
 
 func init() {
 	flag.Var(&contextFl, "context", "PKGDIR:PATH=FILE: a context file Bazel builds (repeatable)")
 }
-
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // skip skips the test, or fails it where BuildKit is required.
 func skip(t *testing.T, format string, args ...any) {

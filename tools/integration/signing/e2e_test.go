@@ -22,18 +22,14 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/bazelbuild/rules_go/go/runfiles"
+	"github.com/stagex/stagex-bazel/tools/internal/cli"
 )
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, " ") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 var (
 	signTool    = flag.String("sign_tool", "", "rlocation path of stagex-sign")
 	checkScript = flag.String("signature_test", "", "rlocation path of the stagex_signature_test script over the fixtures")
 	layoutList  = flag.String("layouts", "", "rlocation path of the image_layouts file of the fixture images")
-	pinFiles    listFlag
+	pinFiles    cli.Strings
 )
 
 func init() {

@@ -3,7 +3,7 @@ package containerfile
 import (
 	"testing"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 )
 
 // FuzzParse checks that Parse never panics, that every error it returns

@@ -20,7 +20,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 	"github.com/stagex/stagex-bazel/tools/testing/testfs"
 )

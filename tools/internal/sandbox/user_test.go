@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 )
 
 const testPasswd = `root:x:0:0:root:/root:/bin/sh

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/digests"
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/digests"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/payload"

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/lookaside"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/payload"
 	"github.com/stagex/stagex-bazel/tools/internal/signing/trust"

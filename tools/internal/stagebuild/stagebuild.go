@@ -26,8 +26,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/containerfile"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/layer"
 	"github.com/stagex/stagex-bazel/tools/internal/ociimage"
 	"github.com/stagex/stagex-bazel/tools/internal/sandbox"

@@ -627,6 +627,34 @@ func TestRunChangesBecomeTheLayer(t *testing.T) {
 	}
 }
 
+// TestSocketDeletedLater: a socket a step leaves is not in its layer, yet
+// it is in the root the next step starts from, as in BuildKit's snapshot.
+// A later step that deletes it therefore leaves a whiteout, as
+// containerd's change writer does for every deleted path.
+func TestSocketDeletedLater(t *testing.T) {
+	requireSandbox(t)
+	b := stageTest{containerfile: "FROM stagex/core-base AS test\n" +
+		"RUN <<EOF\nprobe mkwrite d /run/agent/keep x\nprobe listen l /run/agent/S.gpg-agent\nEOF\n" +
+		"RUN probe rm r /run/agent/S.gpg-agent\n", layers: 2}.mustBuild(t)
+	layers := b.stageContents(t)
+	if len(layers) != 2 {
+		t.Fatalf("%d stage layers, want 2", len(layers))
+	}
+	for i, tt := range []struct {
+		present, absent string
+	}{
+		{present: "run/agent/keep", absent: "run/agent/S.gpg-agent"},
+		{present: "run/agent/.wh.S.gpg-agent", absent: "run/agent/S.gpg-agent"},
+	} {
+		if _, ok := layers[i][tt.present]; !ok {
+			t.Errorf("layer %d: %s missing (layer holds %v)", i+1, tt.present, names(layers[i]))
+		}
+		if _, ok := layers[i][tt.absent]; ok {
+			t.Errorf("layer %d: %s present, want it left out", i+1, tt.absent)
+		}
+	}
+}
+
 // TestWhiteoutHidesBaseFiles checks the whole image: after unpacking all
 // layers the deleted files are gone and the others are there.
 func TestWhiteoutHidesBaseFiles(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 )
 
 // FindCycle reports a cycle in the package graph (pkgs is keyed by package

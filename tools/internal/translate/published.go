@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/pkgspec"
 	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )

@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/containerfile"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/pkgspec"
 	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )

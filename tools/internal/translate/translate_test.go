@@ -141,12 +141,12 @@ func TestDirContextDirective(t *testing.T) {
 		"packages/core/box/package.toml":  pkgToml("box"),
 	})
 	cfg := DefaultConfig(root)
-	cfg.Context = map[string]string{"stagex-box": "//tools/cmd/stagex-box"}
+	cfg.Context = map[string]string{"stagex-box": "//tools/testing/cmd/stagex-box"}
 	p, err := Dir(cfg, "packages/core/box")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]string{"//tools/cmd/stagex-box": "stagex-box"}; !reflect.DeepEqual(p.Targets[0].Context, want) {
+	if want := map[string]string{"//tools/testing/cmd/stagex-box": "stagex-box"}; !reflect.DeepEqual(p.Targets[0].Context, want) {
 		t.Errorf("context = %v, want %v", p.Targets[0].Context, want)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/stagex/stagex-bazel/tools/diag"
+	"github.com/stagex/stagex-bazel/tools/internal/diag"
 )
 
 func init() {

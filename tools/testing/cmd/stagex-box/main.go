@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/stagex/stagex-bazel/tools/box"
+	"github.com/stagex/stagex-bazel/tools/testing/box"
 )
 
 func main() {

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/stagex/stagex-bazel/tools/hex0"
+	"github.com/stagex/stagex-bazel/tools/testing/hex0"
 )
 
 func main() {
