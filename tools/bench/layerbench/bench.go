@@ -19,8 +19,8 @@ import (
 	"github.com/stagex/stagex-bazel/tools/internal/layer"
 )
 
-// Tree tells what Generate made.
-type Tree struct {
+// Generated tells what Generate made: how many files, how many bytes.
+type Generated struct {
 	Files int
 	Bytes int64 // content of regular files, hard links counted once
 }
@@ -101,10 +101,10 @@ func (g *gen) binary(n int) []byte {
 // about size bytes from seed: many small text files, some medium text and
 // binary files, a few large files half incompressible and half text, plus
 // some symbolic and hard links. The same size and seed give the same tree.
-func Generate(dir string, size int64, seed uint64) (Tree, error) {
+func Generate(dir string, size int64, seed uint64) (Generated, error) {
 	g := &gen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	g.seed[0], g.seed[1] = byte(seed), byte(seed>>8)
-	var tr Tree
+	var tr Generated
 	put := func(rel string, data []byte) error {
 		p := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -211,7 +211,7 @@ func HashFiles(root string) (int64, time.Duration, error) {
 
 // Report holds one measurement.
 type Report struct {
-	Tree
+	Generated
 	// HashedBytes is what HashFiles read: Bytes, unless the tree changed.
 	HashedBytes int64
 	LayerTime   time.Duration
@@ -260,8 +260,8 @@ diffid: %s
 // Measure times plain sha256 over the tree's files (after one untimed pass
 // that brings them into the page cache) and writing the tree as a layer to
 // io.Discard.
-func Measure(root string, tr Tree) (Report, error) {
-	r := Report{Tree: tr}
+func Measure(root string, tr Generated) (Report, error) {
+	r := Report{Generated: tr}
 	if _, _, err := HashFiles(root); err != nil {
 		return r, err
 	}

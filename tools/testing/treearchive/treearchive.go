@@ -2,21 +2,17 @@
 // release archives the e2e consumer imports with the stagex_tree extension,
 // and checks the committed archives against the tree.
 //
-// An archive is a tar in GNU format holding the tree's directory, the same
-// bytes on every run: names sorted, each directory followed by its
-// contents; modification time 1; owner and group 0 with no names; mode 0755
-// for directories and for files executable by anyone, 0644 for the other
-// files; the end padded to a 10240-byte record. These are the bytes
-// `tar --sort=name --mtime=@1 --owner=0 --group=0 --numeric-owner
-// --mode=a+rX,u+w,go-w --format=gnu` writes, which made the committed
-// archives. The archives are compared by their tar bytes, so a committed
-// archive whose tar is unchanged is kept as it is, and its sha256 pin with
-// it; a changed one is written again with compress/gzip.
+// An archive is the tree's directory written as an image layer is written
+// (layer.WriteFull: names in walk order, PAX headers, owner 0:0 without
+// names, times clamped to 1, compress/gzip), the same bytes on every run.
+// Modes do not come from the checkout, which depends on the umask:
+// directories and files executable by anyone are 0755, other files 0644.
+// The archives are compared by their tar bytes, so a committed archive
+// whose tar is unchanged is kept as it is, and its sha256 pin with it.
 package treearchive
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -176,68 +172,47 @@ var Archives = []Archive{
 		}},
 }
 
-// Tar returns the tar bytes of a's variant of t.
-func (a Archive) Tar(t *Tree) ([]byte, error) {
+// build returns a's variant of t as a compressed archive, and the hex
+// sha256 of its tar.
+func (a Archive) build(t *Tree) (archive []byte, tarSum string, err error) {
 	v := t.clone()
 	if err := a.edit(v); err != nil {
-		return nil, fmt.Errorf("%s: %w", a.Name, err)
+		return nil, "", fmt.Errorf("%s: %w", a.Name, err)
 	}
-	return v.tar()
-}
-
-// tar writes the entries as GNU tar does (see the package comment).
-func (t *Tree) tar() ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "stagex-tree-archive-")
+	if err != nil {
+		return nil, "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := v.writeFiles(tmp); err != nil {
+		return nil, "", err
+	}
 	var b bytes.Buffer
-	for _, e := range t.entries {
-		typ := byte('0')
-		if strings.HasSuffix(e.name, "/") {
-			typ = '5'
-		}
-		h, err := header(e.name, e.mode, int64(len(e.data)), typ)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(h)
-		b.Write(e.data)
-		if r := len(e.data) % blockSize; r != 0 {
-			b.Write(make([]byte, blockSize-r))
-		}
+	res, err := layer.WriteFull(&b, tmp, layer.WriteOptions{})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", a.Name, err)
 	}
-	b.Write(make([]byte, 2*blockSize))
-	if r := b.Len() % recordSize; r != 0 {
-		b.Write(make([]byte, recordSize-r))
-	}
-	return b.Bytes(), nil
+	return b.Bytes(), strings.TrimPrefix(res.DiffID, "sha256:"), nil
 }
 
-const (
-	blockSize  = 512
-	recordSize = 20 * blockSize
-)
-
-// header returns the GNU tar header of a file or directory owned by 0:0
-// with no owner names, modified at time 1.
-func header(name string, mode, size int64, typ byte) ([]byte, error) {
-	if len(name) > 100 {
-		return nil, fmt.Errorf("%s: name longer than 100 bytes; the e2e tree's archives have no long-name records", name)
+// writeFiles writes the entries under dir, with their modes.
+func (t *Tree) writeFiles(dir string) error {
+	for _, e := range t.entries {
+		p := filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(e.name, "/")))
+		var err error
+		if strings.HasSuffix(e.name, "/") {
+			err = os.Mkdir(p, 0o700)
+		} else {
+			err = os.WriteFile(p, e.data, 0o600)
+		}
+		if err == nil {
+			err = os.Chmod(p, fs.FileMode(e.mode))
+		}
+		if err != nil {
+			return err
+		}
 	}
-	h := make([]byte, blockSize)
-	copy(h[0:100], name)
-	octal := func(field []byte, v int64) { copy(field, fmt.Sprintf("%0*o\x00", len(field)-1, v)) }
-	octal(h[100:108], mode)
-	octal(h[108:116], 0) // uid
-	octal(h[116:124], 0) // gid
-	octal(h[124:136], size)
-	octal(h[136:148], 1) // mtime
-	h[156] = typ
-	copy(h[257:265], "ustar  \x00")
-	copy(h[148:156], "        ") // the checksum counts its own field as spaces
-	var sum int64
-	for _, c := range h {
-		sum += int64(c)
-	}
-	copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
-	return h, nil
+	return nil
 }
 
 // Result is what Write or Check found for one archive.
@@ -254,19 +229,10 @@ type Result struct {
 // an archive whose tar bytes are those the tree gives is left as it is,
 // any other is written again.
 func Write(dir string) ([]Result, error) {
-	return each(dir, func(a Archive, file string, want []byte, have []byte) (Result, error) {
+	return each(dir, func(a Archive, file string, archive []byte, want, have string) (Result, error) {
 		res := Result{Name: a.Name}
-		if have == nil || !bytes.Equal(have, want) {
-			var gz bytes.Buffer
-			zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-			if err != nil {
-				return res, err
-			}
-			zw.Write(want)
-			if err := zw.Close(); err != nil {
-				return res, err
-			}
-			if err := os.WriteFile(file, gz.Bytes(), 0o644); err != nil {
+		if have != want {
+			if err := writeAtomically(file, archive); err != nil {
 				return res, err
 			}
 			res.Written = true
@@ -281,14 +247,14 @@ func Write(dir string) ([]Result, error) {
 // are not those the tree in dir gives, naming the archive and both sha256s
 // of the tar.
 func Check(dir string) ([]Result, error) {
-	return each(dir, func(a Archive, file string, want []byte, have []byte) (Result, error) {
+	return each(dir, func(a Archive, file string, _ []byte, want, have string) (Result, error) {
 		res := Result{Name: a.Name}
-		if have == nil {
+		if have == "" {
 			return res, fmt.Errorf("%s is missing; run stagex-tree-archive to write it", file)
 		}
-		if !bytes.Equal(have, want) {
+		if have != want {
 			return res, fmt.Errorf("%s is stale: it holds a tar with sha256 %s, the tree gives sha256 %s; run stagex-tree-archive and put the sha256 it prints in e2e/consumer/MODULE.bazel",
-				file, hexSum(have), hexSum(want))
+				file, have, want)
 		}
 		sum, err := fileSum(file)
 		res.Sha256 = sum
@@ -297,24 +263,25 @@ func Check(dir string) ([]Result, error) {
 }
 
 // each reads the tree in dir and calls f for each archive with its file,
-// the tar the tree gives and the tar the file holds (nil when missing).
-func each(dir string, f func(a Archive, file string, want, have []byte) (Result, error)) ([]Result, error) {
+// the archive the tree gives, the sha256 of its tar and that of the tar the
+// file holds ("" when missing).
+func each(dir string, f func(a Archive, file string, archive []byte, want, have string) (Result, error)) ([]Result, error) {
 	t, err := Read(dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []Result
 	for _, a := range Archives {
-		want, err := a.Tar(t)
+		archive, want, err := a.build(t)
 		if err != nil {
 			return out, err
 		}
 		file := filepath.Join(dir, "distdir", a.Name)
-		have, err := readTar(file)
+		have, err := tarSum(file)
 		if err != nil {
 			return out, err
 		}
-		res, err := f(a, file, want, have)
+		res, err := f(a, file, archive, want, have)
 		if err != nil {
 			return out, err
 		}
@@ -323,26 +290,48 @@ func each(dir string, f func(a Archive, file string, want, have []byte) (Result,
 	return out, nil
 }
 
-// readTar returns the decompressed contents of the archive file, or nil
-// when there is no such file.
-func readTar(file string) ([]byte, error) {
+// tarSum returns the hex sha256 of the archive file's decompressed
+// contents, or "" when there is no such file.
+func tarSum(file string) (string, error) {
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return "", nil
 	}
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer f.Close()
 	r, err := layer.OpenArchive(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return "", fmt.Errorf("%s: %w", file, err)
 	}
-	data, err := io.ReadAll(r)
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeAtomically replaces file with data, leaving no partial file behind.
+func writeAtomically(file string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".stagex-tree-archive-")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return err
 	}
-	return data, nil
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }
 
 func fileSum(file string) (string, error) {
@@ -350,10 +339,6 @@ func fileSum(file string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return hexSum(data), nil
-}
-
-func hexSum(data []byte) string {
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:]), nil
 }
