@@ -33,6 +33,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/resolve"
 	"github.com/bazelbuild/bazel-gazelle/rule"
 
+	"github.com/stagex/stagex-bazel/tools/internal/atomicfile"
 	"github.com/stagex/stagex-bazel/tools/internal/buildfile"
 	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 	"github.com/stagex/stagex-bazel/tools/internal/translate"
@@ -386,7 +387,7 @@ func (l *lang) writeGood() (int, error) {
 		if old, err := os.ReadFile(gf.path); err == nil && bytes.Equal(old, data) {
 			continue
 		}
-		if err := buildfile.WriteFile(gf.path, data); err != nil {
+		if err := atomicfile.WriteFile(gf.path, data, 0o644); err != nil {
 			return written, err
 		}
 		written++
@@ -435,7 +436,7 @@ func (l *lang) update(name string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return buildfile.WriteFile(path, data)
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 func (l *lang) writeIndex() error {

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stagex/stagex-bazel/tools/internal/atomicfile"
 	"github.com/stagex/stagex-bazel/tools/internal/diag"
 	"github.com/stagex/stagex-bazel/tools/internal/stagex"
 )
@@ -182,37 +183,7 @@ func (p *Pins) fix(what string) string {
 // in the same directory, then renamed over the old one. The directory is
 // created if needed.
 func (p *Pins) WriteFile() error {
-	return writeAtomic(p.path, p.Format())
-}
-
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.WriteFile(p.path, p.Format(), 0o644)
 }
 
 // Hex returns the bare lowercase sha256 hex of a digest given as hex or as

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stagex/stagex-bazel/tools/internal/atomicfile"
 	"github.com/stagex/stagex-bazel/tools/internal/buildfile"
 	"github.com/stagex/stagex-bazel/tools/internal/translate"
 )
@@ -211,7 +212,7 @@ func (r *Result) Write() error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := buildfile.WriteFile(filepath.Join(r.opts.Root, filepath.FromSlash(n)), files[n]); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(r.opts.Root, filepath.FromSlash(n)), files[n], 0o644); err != nil {
 			return err
 		}
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+
+	"github.com/stagex/stagex-bazel/tools/internal/atomicfile"
 )
 
 // ServeOptions say what Serve serves and where it tells its addresses.
@@ -32,9 +32,9 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	}
 	if o.TLS {
 		// The certificate first: a script that sees the address may use it.
-		err := writeFileAtomic(o.TLSCert, string(s.TLSCert()))
+		err := atomicfile.WriteFile(o.TLSCert, s.TLSCert(), 0o644)
 		if err == nil {
-			err = writeFileAtomic(o.TLSAddrFile, s.TLSHost()+"\n")
+			err = atomicfile.WriteFile(o.TLSAddrFile, []byte(s.TLSHost()+"\n"), 0o644)
 		}
 		if err != nil {
 			s.Close()
@@ -42,7 +42,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		}
 	}
 	if o.AddrFile != "" {
-		if err := writeFileAtomic(o.AddrFile, s.Host()+"\n"); err != nil {
+		if err := atomicfile.WriteFile(o.AddrFile, []byte(s.Host()+"\n"), 0o644); err != nil {
 			s.Close()
 			return err
 		}
@@ -53,21 +53,4 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	case <-s.Done():
 	}
 	return s.Close()
-}
-
-func writeFileAtomic(name, content string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }

@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stagex/stagex-bazel/tools/internal/atomicfile"
 	"github.com/stagex/stagex-bazel/tools/internal/layer"
 )
 
@@ -232,7 +233,7 @@ func Write(dir string) ([]Result, error) {
 	return each(dir, func(a Archive, file string, archive []byte, want, have string) (Result, error) {
 		res := Result{Name: a.Name}
 		if have != want {
-			if err := writeAtomically(file, archive); err != nil {
+			if err := atomicfile.WriteFile(file, archive, 0o644); err != nil {
 				return res, err
 			}
 			res.Written = true
@@ -310,28 +311,6 @@ func tarSum(file string) (string, error) {
 		return "", fmt.Errorf("%s: %w", file, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// writeAtomically replaces file with data, leaving no partial file behind.
-func writeAtomically(file string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".stagex-tree-archive-")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), file)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 func fileSum(file string) (string, error) {
