@@ -77,7 +77,7 @@ func Find(getenv func(string) string, lookPath func(string) (string, error)) (Re
 	if home := getenv(EnvJavaHome); home != "" {
 		r.Java = filepath.Join(home, "bin", "java")
 		if err := isFile(r.Java); err != nil {
-			return r, fmt.Errorf("java from $%s: %v", EnvJavaHome, err)
+			return r, fmt.Errorf("java from $%s, %s: %v", EnvJavaHome, r.Java, err)
 		}
 		return r, nil
 	}

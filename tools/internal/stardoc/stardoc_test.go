@@ -91,7 +91,7 @@ func TestFind(t *testing.T) {
 			name:     "JAVA_HOME without java",
 			env:      map[string]string{EnvJar: jar, EnvJavaHome: dir},
 			lookPath: onPath,
-			wantErr:  "java from $JAVA_HOME: not found",
+			wantErr:  "java from $JAVA_HOME, " + filepath.Join(dir, "bin", "java") + ": not found",
 		},
 		{
 			name:     "no java",
