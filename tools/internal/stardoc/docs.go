@@ -23,9 +23,9 @@ func ParseDoc(s string) (Doc, error) {
 	return Doc{Proto: parts[0], Header: parts[1], Out: parts[2]}, nil
 }
 
-// Update renders every document and then writes them; a relative Out is
-// taken from workspace when that is not empty. Nothing is written unless
-// every document rendered.
+// Update renders every document and then writes them, each replaced whole;
+// a relative Out is taken from workspace when that is not empty. Nothing is
+// written unless every document rendered.
 func (r Renderer) Update(docs []Doc, workspace string) error {
 	if len(docs) == 0 {
 		return fmt.Errorf("no documents to render")
@@ -57,11 +57,32 @@ func (r Renderer) Update(docs []Doc, workspace string) error {
 		outs[i] = out
 	}
 	for i, out := range outs {
-		if err := os.WriteFile(out, texts[i], 0o644); err != nil {
+		if err := writeFile(out, texts[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeFile replaces path with text whole: a failure leaves the old file.
+func writeFile(path string, text []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(text); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // Check renders d and compares the result with the committed d.Out. It

@@ -125,11 +125,11 @@ func (r Renderer) Args(proto, header, out string) []string {
 // renderer printed.
 func (r Renderer) Render(proto, header, out string) error {
 	cmd := exec.Command(r.Java, append([]string{"-jar", r.Jar}, r.Args(proto, header, out)...)...)
-	var stderr bytes.Buffer
-	cmd.Stdout = &stderr
-	cmd.Stderr = &stderr
+	var printed bytes.Buffer
+	cmd.Stdout = &printed
+	cmd.Stderr = &printed
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("Stardoc's renderer (%s -jar %s) failed to render %s: %v\n%s", r.Java, r.Jar, proto, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("Stardoc's renderer (%s -jar %s) failed to render %s: %v\n%s", r.Java, r.Jar, proto, err, strings.TrimSpace(printed.String()))
 	}
 	if err := isFile(out); err != nil {
 		return fmt.Errorf("Stardoc's renderer wrote no %s: %v", out, err)
