@@ -11,50 +11,6 @@ The repository rules they declare live in rules/private/ (registry.bzl,
 tree.bzl, sources.bzl). The extensions StageX's own MODULE.bazel uses
 (package sources, the translator, the pinned Go SDK) are in
 rules/private/extensions.bzl.
-
-## `stagex`
-
-In a consumer's MODULE.bazel:
-
-    stagex = use_extension("@stagex//rules:extensions.bzl", "stagex")
-    stagex.image(
-        name = "core_busybox",
-        repository = "<registry>/stagex/core-busybox",
-        digest = "sha256:<hex>",   # or pins = "@stagex//digests:core.txt"
-    )
-    use_repo(stagex, "core_busybox")
-
-`@core_busybox` is then an image usable as the `base` (or in `images`) of a
-`stagex_stage`, and, as a plain OCI image layout directory, by any rule that
-takes one (rules_oci's `oci_image(base = ...)`, for example).
-
-The downloads are pinned by digest and the signatures are checked by a
-build action before the image is used; see rules/private/registry.bzl.
-
-## `stagex_tree`
-
-    tree = use_extension("@stagex//rules:extensions.bzl", "stagex_tree")
-    tree.archive(
-        name = "stagex_tree",
-        urls = ["https://<host>/stagex-<release>.tar.gz"],
-        sha256 = "<sha256 of the archive>",
-        strip_prefix = "stagex-<release>",
-    )
-    use_repo(tree, "stagex_tree")
-
-`@stagex_tree//packages/core/make` then builds like a package of this
-repository (a package that does not translate, or that StageX's build
-skips, gets targets that fail with the translator's `file:line: message`
-where they are used; the rest of the tree is unaffected). The extension
-downloads the archive through Bazel's downloader (pinned by sha256, kept in the repository cache, taken from a --distdir
-without network), translates it with the same translator as `bazel run
-//:gazelle` (tools/internal/tree, compiled by rules/private/translator.bzl), makes
-one pinned download per package source (`@<name>_sources`), and writes a
-digest test per published image against the tree's own digests/*.txt.
-
-References to stagex/bootstrap-stageN name the tree's own
-packages/bootstrap/stageN: no toolchains are registered for an imported
-tree.
 """
 
 load("//rules/private:facts.bzl", "DEFAULT_PLATFORM", "REPOSITORY_PREFIX", "is_sha256_hex")
@@ -162,7 +118,25 @@ _image_tag = tag_class(
 
 stagex = module_extension(
     implementation = _stagex_extension_impl,
-    doc = "Published StageX images pinned by digest, checked against the maintainers' signatures before use.",
+    doc = """Published StageX images pinned by digest, checked against the maintainers' signatures before use.
+
+In a consumer's MODULE.bazel:
+
+    stagex = use_extension("@stagex//rules:extensions.bzl", "stagex")
+    stagex.image(
+        name = "core_busybox",
+        repository = "<registry>/stagex/core-busybox",
+        digest = "sha256:<hex>",   # or pins = "@stagex//digests:core.txt"
+    )
+    use_repo(stagex, "core_busybox")
+
+`@core_busybox` is then an image usable as the `base` (or in `images`) of a
+`stagex_stage`, and, as a plain OCI image layout directory, by any rule that
+takes one (rules_oci's `oci_image(base = ...)`, for example).
+
+The downloads are pinned by digest and the signatures are checked by a
+build action before the image is used; see rules/private/registry.bzl.
+""",
     tag_classes = {"image": _image_tag},
 )
 
@@ -233,7 +207,31 @@ def _tree_extension_impl(mctx):
 
 stagex_tree = module_extension(
     implementation = _tree_extension_impl,
-    doc = "Imports whole StageX source trees from release archives pinned by sha256 (see this file's documentation).",
+    doc = """Imports whole StageX source trees from release archives pinned by sha256 and translated while Bazel fetches.
+
+    tree = use_extension("@stagex//rules:extensions.bzl", "stagex_tree")
+    tree.archive(
+        name = "stagex_tree",
+        urls = ["https://<host>/stagex-<release>.tar.gz"],
+        sha256 = "<sha256 of the archive>",
+        strip_prefix = "stagex-<release>",
+    )
+    use_repo(tree, "stagex_tree")
+
+`@stagex_tree//packages/core/make` then builds like a package of this
+repository (a package that does not translate, or that StageX's build
+skips, gets targets that fail with the translator's `file:line: message`
+where they are used; the rest of the tree is unaffected). The extension
+downloads the archive through Bazel's downloader (pinned by sha256, kept in the repository cache, taken from a --distdir
+without network), translates it with the same translator as `bazel run
+//:gazelle` (tools/internal/tree, compiled by rules/private/translator.bzl), makes
+one pinned download per package source (`@<name>_sources`), and writes a
+digest test per published image against the tree's own digests/*.txt.
+
+References to stagex/bootstrap-stageN name the tree's own
+packages/bootstrap/stageN: no toolchains are registered for an imported
+tree.
+""",
     tag_classes = {
         "archive": tag_class(
             doc = "One StageX tree: `@<name>//packages/<tier>/<pkg>` builds its packages, `@<name>_sources` holds its downloads.",

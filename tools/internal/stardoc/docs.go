@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/stagex/stagex-bazel/tools/internal/atomicfile"
 )
 
 // Doc is one document: the binary proto starlark_doc_extract wrote for a
@@ -57,32 +59,11 @@ func (r Renderer) Update(docs []Doc, workspace string) error {
 		outs[i] = out
 	}
 	for i, out := range outs {
-		if err := writeFile(out, texts[i]); err != nil {
+		if err := atomicfile.WriteFile(out, texts[i], 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writeFile replaces path with text whole: a failure leaves the old file.
-func writeFile(path string, text []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(text); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Check renders d and compares the result with the committed d.Out. It
