@@ -123,9 +123,16 @@ for p in "${pkgs[@]}"; do targets+=("//$p:all"); done
 : >"$work/ours.log"
 echo "buildah.sh: building the tools and images once in $ob"
 b build //tools/testing/cmd/stagex-box "${targets[@]}" >"$work/first.log" 2>&1 || { tail -20 "$work/first.log"; exit 1; }
-bin=$(b info bazel-bin 2>/dev/null)
 execroot=$(b info execution_root 2>/dev/null)
 box=$execroot/$(b cquery --output=files //tools/testing/cmd/stagex-box 2>/dev/null | head -1)
+# Each package's output directory, where its stage's transition puts it
+# (the directory of the layout its main target builds).
+declare -A outdir
+for p in "${pkgs[@]}"; do
+  layout=$(b cquery --output=files "//$p" 2>/dev/null | grep '\.oci$' | head -1)
+  [ -n "$layout" ] || { echo "buildah.sh: no output for //$p" >&2; exit 1; }
+  outdir[$p]=$execroot/$(dirname "$layout")
+done
 
 # What this buildah can do: each probe builds the base below plus its own
 # lines (the base comes from the cache after the first probe); status 0
@@ -236,7 +243,7 @@ for p in "${pkgs[@]}"; do
   rm -rf "$ctx" "$ctx.Containerfile"
   mkdir -p "$ctx"
   args=()
-  for pf in "$bin/$p"/*.oci-0.params; do
+  for pf in "${outdir[$p]}"/*.oci-0.params; do
     stages=$((stages + 1))
     while IFS='=' read -r key file; do
       [ -n "$key" ] || continue
@@ -275,8 +282,8 @@ buildah_all() {
 ours_cold() {
   local p
   for p in "${pkgs[@]}"; do
-    chmod -R u+w "$bin/$p" 2>/dev/null || true
-    find "$bin/$p" -maxdepth 1 \( -name '*.oci' -o -name '*.digest' \) -exec rm -rf {} +
+    chmod -R u+w "${outdir[$p]}" 2>/dev/null || true
+    find "${outdir[$p]}" -maxdepth 1 \( -name '*.oci' -o -name '*.digest' \) -exec rm -rf {} +
   done
   b build "${targets[@]}" >>"$work/ours.log" 2>&1
 }

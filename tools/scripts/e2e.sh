@@ -63,8 +63,18 @@ say "building the registry, the signer, core-box and core-hello"
 bazel build //tools/testing/cmd/stagex-registry //tools/cmd/stagex-sign //tools/integration/push:box.push //tools/integration/push:hello.push \
   //fixtures/packages/core/box //fixtures/packages/core/hello
 bin=$(bazel info bazel-bin 2>/dev/null)
-layout=$bin/fixtures/packages/core/box/box.oci
-hello_layout=$bin/fixtures/packages/core/hello/hello.oci
+execroot=$(bazel info execution_root 2>/dev/null)
+# layout_of TARGET: the absolute path of the OCI layout a stage writes,
+# wherever its configuration puts it (its transition gives it its own
+# output directory).
+layout_of() {
+  local out
+  out=$(bazel cquery --output=files "$1" 2>/dev/null | grep '\.oci$') || die "$1 writes no OCI layout (*.oci)"
+  [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || die "$1 writes more than one OCI layout: $out"
+  printf '%s/%s\n' "$execroot" "$out"
+}
+layout=$(layout_of //fixtures/packages/core/box)
+hello_layout=$(layout_of //fixtures/packages/core/hello)
 
 # start_registry NAME [FLAGS...]: serves a registry on loopback; its address
 # lands in $tmp/NAME.
