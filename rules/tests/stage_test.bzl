@@ -50,3 +50,19 @@ stage_args_test = analysistest.make(
     },
     config_settings = {"//command_line_option:platforms": str(Label("//platforms:linux_amd64"))},
 )
+
+def _top_level_outputs_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    layout = analysistest.target_under_test(env)[StagexImageInfo].layout
+    asserts.equals(
+        env,
+        ctx.bin_dir.path,
+        layout.root.path,
+        "a stage that pins no platform must write under bazel-bin: the Go path rewrite in .bazelrc and the stage transition's (RECORDED_GO_PATHS) must agree",
+    )
+    return analysistest.end(env)
+
+top_level_outputs_test = analysistest.make(
+    _top_level_outputs_test_impl,
+    doc = "Checks that a stage that pins no platform is built in the top-level configuration.",
+)
