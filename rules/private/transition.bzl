@@ -121,14 +121,3 @@ pinned_platform_transition = transition(
     inputs = [_GC_GOOPTS, _PLATFORMS_SETTING],
     outputs = [_GC_GOOPTS, _PLATFORMS_SETTING],
 )
-
-def _stable_go_paths_transition_impl(settings, _attr):
-    return {_GC_GOOPTS: _stable_go_paths(settings)}
-
-# Only the Go path rewrite of pinned_platform_transition, for files that
-# must be the bytes a stage's context gets (see context_files.bzl).
-stable_go_paths_transition = transition(
-    implementation = _stable_go_paths_transition_impl,
-    inputs = [_GC_GOOPTS],
-    outputs = [_GC_GOOPTS],
-)
