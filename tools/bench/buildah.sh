@@ -125,8 +125,8 @@ echo "buildah.sh: building the tools and images once in $ob"
 b build //tools/testing/cmd/stagex-box "${targets[@]}" >"$work/first.log" 2>&1 || { tail -20 "$work/first.log"; exit 1; }
 execroot=$(b info execution_root 2>/dev/null)
 box=$execroot/$(b cquery --output=files //tools/testing/cmd/stagex-box 2>/dev/null | head -1)
-# Each package's output directory, where its stage's transition puts it
-# (the directory of the layout its main target builds).
+# Each package's output directory (the directory of the layout its main
+# target builds): bazel-bin's, unless its stage pins a platform.
 declare -A outdir
 for p in "${pkgs[@]}"; do
   layout=$(b cquery --output=files "//$p" 2>/dev/null | grep '\.oci$' | head -1)

@@ -65,8 +65,8 @@ bazel build //tools/testing/cmd/stagex-registry //tools/cmd/stagex-sign //tools/
 bin=$(bazel info bazel-bin 2>/dev/null)
 execroot=$(bazel info execution_root 2>/dev/null)
 # layout_of TARGET: the absolute path of the OCI layout a stage writes,
-# wherever its configuration puts it (its transition gives it its own
-# output directory).
+# wherever its configuration puts it (a stage pinned to a platform writes
+# in its own output directory, not under bazel-bin).
 layout_of() {
   local out
   out=$(bazel cquery --output=files "$1" 2>/dev/null | grep '\.oci$') || die "$1 writes no OCI layout (*.oci)"

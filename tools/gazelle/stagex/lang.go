@@ -433,9 +433,6 @@ func (l *lang) update(name string, data []byte) error {
 	if l.mode != "fix" {
 		return fmt.Errorf("%s is out of date: run `bazel run //:gazelle`", name)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
 	return atomicfile.WriteFile(path, data, 0o644)
 }
 

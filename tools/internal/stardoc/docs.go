@@ -32,11 +32,6 @@ func (r Renderer) Update(docs []Doc, workspace string) error {
 	if len(docs) == 0 {
 		return fmt.Errorf("no documents to render")
 	}
-	tmp, err := os.MkdirTemp("", "stardoc-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
 	outs := make([]string, len(docs))
 	texts := make([][]byte, len(docs))
 	seen := map[string]bool{}
@@ -49,14 +44,11 @@ func (r Renderer) Update(docs []Doc, workspace string) error {
 			return fmt.Errorf("%s is written twice", out)
 		}
 		seen[out] = true
-		rendered := filepath.Join(tmp, fmt.Sprintf("%d.md", i))
-		if err := r.Render(d.Proto, d.Header, rendered); err != nil {
+		text, err := r.rendered(d)
+		if err != nil {
 			return err
 		}
-		if texts[i], err = os.ReadFile(rendered); err != nil {
-			return err
-		}
-		outs[i] = out
+		outs[i], texts[i] = out, text
 	}
 	for i, out := range outs {
 		if err := atomicfile.WriteFile(out, texts[i], 0o644); err != nil {
@@ -73,20 +65,25 @@ func (r Renderer) Check(d Doc) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "stardoc-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	rendered := filepath.Join(dir, filepath.Base(d.Out))
-	if err := r.Render(d.Proto, d.Header, rendered); err != nil {
-		return "", err
-	}
-	got, err := os.ReadFile(rendered)
+	got, err := r.rendered(d)
 	if err != nil {
 		return "", err
 	}
 	return Diff(committed, got), nil
+}
+
+// rendered renders d into a temporary file and returns what it holds.
+func (r Renderer) rendered(d Doc) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "stardoc-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	out := filepath.Join(dir, filepath.Base(d.Out))
+	if err := r.Render(d.Proto, d.Header, out); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(out)
 }
 
 // Diff returns "" when committed and rendered are equal, and otherwise the
